@@ -1,0 +1,49 @@
+"""Errors the library raises. Each knows where the problem is, so the CLI can say it plainly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class GraderError(Exception):
+    """Base class: anything a user can fix. The CLI prints the message, never a traceback."""
+
+    exit_code = 1
+
+
+class UsageError(GraderError):
+    """The command was called with paths or options that cannot work."""
+
+    exit_code = 2
+
+
+class RubricError(GraderError):
+    """A rubric file is missing, not YAML, or does not follow the rubric format."""
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        path: Path | str,
+        message: str,
+        *,
+        location: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        self.path = str(path)
+        self.location = location
+        self.line = line
+        self.detail = message
+        where = self.path + (f":{line}" if line is not None else "")
+        if location:
+            where += f": {location}"
+        super().__init__(f"{where}: {message}")
+
+
+class SubmissionError(GraderError):
+    """A submission file could not be read or parsed into answers."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")

@@ -1,0 +1,70 @@
+"""Rubric lint: a valid rubric can still grade badly. Warn where it will."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from grader.matching import phrasing_similarity
+from grader.models import Rubric
+from grader.text import content_tokens, is_negated
+
+#: Two phrasings of different items this similar will be confused by the matcher.
+NEAR_DUPLICATE = 0.9
+
+
+@dataclass(frozen=True)
+class LintWarning:
+    location: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}"
+
+
+def lint_rubric(rubric: Rubric) -> list[LintWarning]:
+    """Warnings about weak spots, in rubric order."""
+    warnings: list[LintWarning] = []
+    for qi, question in enumerate(rubric.questions):
+        if not question.key_points:
+            warnings.append(
+                LintWarning(f"questions[{qi}]", f"question {question.id!r} has no key points")
+            )
+        items = [("key_points", i, kp) for i, kp in enumerate(question.key_points)] + [
+            ("misconceptions", i, m) for i, m in enumerate(question.misconceptions)
+        ]
+        for kind, index, item in items:
+            where = f"questions[{qi}].{kind}[{index}]"
+            if len(item.phrasings) == 1:
+                warnings.append(
+                    LintWarning(
+                        where,
+                        f"{item.id!r} has a single phrasing; add the other ways students say it",
+                    )
+                )
+            for pi, phrasing in enumerate(item.phrasings):
+                if not content_tokens(phrasing):
+                    warnings.append(
+                        LintWarning(
+                            f"{where}.phrasings[{pi}]",
+                            f"{phrasing!r} has no content words and can never match",
+                        )
+                    )
+        for a in range(len(items)):
+            for b in range(a + 1, len(items)):
+                _, _, first = items[a]
+                _, _, second = items[b]
+                for pa in first.phrasings:
+                    for pb in second.phrasings:
+                        if is_negated(pa) != is_negated(pb):
+                            continue  # opposite claims may share every word; polarity separates them
+                        similarity = phrasing_similarity(pa, pb)
+                        if similarity >= NEAR_DUPLICATE:
+                            warnings.append(
+                                LintWarning(
+                                    f"questions[{qi}]",
+                                    f"{first.id!r} phrasing {pa!r} is nearly identical to "
+                                    f"{second.id!r} phrasing {pb!r} ({similarity:.2f}); "
+                                    "the matcher cannot tell them apart",
+                                )
+                            )
+    return warnings

@@ -1,0 +1,307 @@
+"""Files → models: YAML rubrics and submission files. The only module that parses files."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from grader.errors import RubricError, SubmissionError, UsageError
+from grader.models import KeyPoint, Misconception, Question, Rubric, Submission
+from grader.parsing import split_answers
+from grader.text import normalize_text
+
+#: Files larger than this are reported, not read: it keeps one pasted dump from stalling a batch.
+DEFAULT_MAX_BYTES = 2_000_000
+SUBMISSION_SUFFIXES = (".md", ".markdown", ".txt", ".text")
+RUBRIC_SUFFIXES = (".yaml", ".yml")
+
+
+# --- rubrics -------------------------------------------------------------------------------
+
+
+def load_rubric(path: Path | str) -> Rubric:
+    """Read and validate a rubric; every problem is a `RubricError` naming file, line and fix."""
+    path = Path(path)
+    try:
+        source = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise RubricError(path, "file not found; pass the path of a rubric .yaml") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RubricError(path, f"cannot read the file ({exc})") from None
+    return parse_rubric(source, path)
+
+
+def parse_rubric(source: str, path: Path | str = "<rubric>") -> Rubric:
+    """Validate rubric YAML text. `path` is only used in messages."""
+    try:
+        root = yaml.compose(source, Loader=yaml.SafeLoader)
+        _reject_duplicate_keys(root, path)
+        data = yaml.safe_load(source)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.context_mark or exc.problem_mark
+        line = mark.line + 1 if mark else None
+        problem = exc.problem or "invalid YAML"
+        if exc.context:
+            problem = f"{exc.context}: {problem}"
+        raise RubricError(
+            path,
+            f"YAML syntax error: {problem}; check indentation and quote text containing ':' or '#'",
+            line=line,
+        ) from None
+    if not isinstance(data, dict):
+        raise RubricError(
+            path, "a rubric is a mapping with keys id, title and questions", line=1
+        ) from None
+    try:
+        return Rubric.model_validate(data)
+    except ValidationError as exc:
+        raise _rubric_error_from(exc, root, path) from None
+
+
+def rubric_json_schema() -> dict[str, Any]:
+    """The JSON Schema of the rubric format, for editors that validate YAML."""
+    schema = Rubric.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "grader rubric"
+    return schema
+
+
+def find_rubric(folder: Path) -> Path:
+    """The one rubric in `folder`; a clear error when there are none or several."""
+    if not folder.is_dir():
+        raise UsageError(f"{folder}: no such folder; pass --rubric RUBRIC.yaml")
+    found = sorted(p for p in folder.iterdir() if p.suffix in RUBRIC_SUFFIXES)
+    if len(found) != 1:
+        names = ", ".join(p.name for p in found) or "none"
+        raise UsageError(
+            f"{folder}: expected exactly one rubric, found {names}; pass --rubric RUBRIC.yaml"
+        )
+    return found[0]
+
+
+_MODEL_AT_KEY: dict[tuple[type[BaseModel], str], type[BaseModel]] = {
+    (Rubric, "questions"): Question,
+    (Question, "key_points"): KeyPoint,
+    (Question, "misconceptions"): Misconception,
+}
+
+
+def _rubric_error_from(
+    exc: ValidationError, root: yaml.Node | None, path: Path | str
+) -> RubricError:
+    """Turn pydantic's first error into one message: where, what, how to fix."""
+    # An unknown key usually explains a "missing" one (a typo), so report it first.
+    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    error = errors[0]
+    loc = tuple(error["loc"])
+    location = _format_location(loc)
+    kind = error["type"]
+    node = _node_at(root, loc)
+    line = node.start_mark.line + 1 if node is not None else None
+    if kind == "extra_forbidden":
+        model = _model_at(loc[:-1])
+        allowed = sorted(model.model_fields)
+        key = str(loc[-1])
+        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}?" if close else f"allowed keys: {', '.join(allowed)}"
+        line = _key_line(root, loc) or line
+        message = f"unknown key {key!r}; {hint}"
+    elif kind == "missing":
+        parent = _node_at(root, loc[:-1])
+        line = parent.start_mark.line + 1 if parent is not None else line
+        message = f"missing required key {loc[-1]!r}; add it"
+    elif kind == "greater_than":
+        message = f"{error['msg'].lower()} (got {error['input']!r}); use a positive number"
+    elif kind == "too_short":
+        message = f"must not be empty; {_fix_for_empty(loc)}"
+    elif kind == "string_pattern_mismatch":
+        message = "ids may contain only letters, digits, '.', '_' and '-'"
+    elif kind == "value_error":
+        message = str(error["msg"]).removeprefix("Value error, ")
+        duplicate = re.search(r"id '([^']+)'", message)
+        if duplicate and ("duplicate" in message or "used in" in message):
+            line = _repeated_id_line(root, duplicate.group(1)) or line
+    else:
+        message = f"{error['msg']} (got {error.get('input')!r})"
+    extra = len(errors) - 1
+    if extra:
+        message += f" (and {extra} more problem{'s' if extra > 1 else ''})"
+    return RubricError(path, message, location=location or None, line=line)
+
+
+def _fix_for_empty(loc: tuple[Any, ...]) -> str:
+    if loc and loc[-1] == "phrasings":
+        return "list at least one way a student would say it"
+    if loc and loc[-1] == "questions":
+        return "list at least one question"
+    return "give it a value"
+
+
+def _format_location(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel]:
+    model: type[BaseModel] = Rubric
+    for part in loc:
+        if isinstance(part, str):
+            model = _MODEL_AT_KEY.get((model, part), model)
+    return model
+
+
+def _node_at(root: yaml.Node | None, loc: Iterable[Any]) -> yaml.Node | None:
+    node = root
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            node = node.value[part] if part < len(node.value) else None
+        else:
+            return node
+        if node is None:
+            return None
+    return node
+
+
+def _key_line(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    parent = _node_at(root, loc[:-1])
+    if isinstance(parent, yaml.MappingNode):
+        for key, _ in parent.value:
+            if key.value == loc[-1]:
+                return int(key.start_mark.line) + 1
+    return None
+
+
+def _repeated_id_line(node: yaml.Node | None, value: str) -> int | None:
+    """The line where an `id: value` appears for the second time."""
+    lines: list[int] = []
+
+    def walk(current: yaml.Node | None) -> None:
+        if isinstance(current, yaml.MappingNode):
+            for key, child in current.value:
+                if key.value == "id" and getattr(child, "value", None) == value:
+                    lines.append(child.start_mark.line + 1)
+                walk(child)
+        elif isinstance(current, yaml.SequenceNode):
+            for child in current.value:
+                walk(child)
+
+    walk(node)
+    return lines[1] if len(lines) > 1 else None
+
+
+def _reject_duplicate_keys(node: yaml.Node | None, path: Path | str) -> None:
+    """PyYAML keeps the last of two equal keys silently; a rubric author wants to know."""
+    if isinstance(node, yaml.MappingNode):
+        seen: set[Any] = set()
+        for key, value in node.value:
+            if key.value in seen:
+                raise RubricError(
+                    path,
+                    f"key {key.value!r} appears twice in the same mapping; keep one",
+                    line=key.start_mark.line + 1,
+                )
+            seen.add(key.value)
+            _reject_duplicate_keys(value, path)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _reject_duplicate_keys(item, path)
+
+
+# --- submissions ---------------------------------------------------------------------------
+
+
+def iter_submission_files(folder: Path) -> Iterator[Path]:
+    """Every candidate file below `folder`, in a stable order; hidden files are skipped."""
+    if not folder.is_dir():
+        raise UsageError(f"{folder}: no such folder of submissions")
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if any(part.startswith((".", "~$", "__")) for part in relative.parts):
+            continue
+        if path.is_file():
+            yield path
+
+
+def read_text_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+    """Decode a text file as a student's editor may have saved it (UTF-8/16, Windows-1252)."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise SubmissionError(path, f"unreadable ({exc.strerror or exc})") from None
+    if size > max_bytes:
+        raise SubmissionError(
+            path,
+            f"too large ({size:,} bytes; the limit is {max_bytes:,}, raise it with --max-bytes)",
+        )
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SubmissionError(path, f"unreadable ({exc.strerror or exc})") from None
+    return decode_bytes(raw, path)
+
+
+def decode_bytes(raw: bytes, path: Path) -> str:
+    """Bytes → text: BOMs first, then UTF-8, then Windows-1252 (a superset of Latin-1's printables)."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
+    if b"\x00" in raw[:4096]:
+        raise SubmissionError(path, "not a text file (binary content)")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
+def load_submission(
+    path: Path,
+    rubric: Rubric,
+    *,
+    submission_id: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> Submission:
+    """Read one student's file into answers per question. Never raises for bad content:
+    problems become `Submission.error` so that every student keeps a row in every report."""
+    sid = submission_id or path.stem
+    try:
+        if path.suffix.lower() not in SUBMISSION_SUFFIXES:
+            raise SubmissionError(
+                path,
+                f"unsupported format {path.suffix or '(no extension)'!r}; "
+                f"supported: {', '.join(SUBMISSION_SUFFIXES)}",
+            )
+        text = normalize_text(read_text_file(path, max_bytes=max_bytes))
+    except SubmissionError as exc:
+        return Submission(id=sid, source=str(path), error=exc.reason)
+    return submission_from_text(text, rubric, submission_id=sid, source=str(path))
+
+
+def submission_from_text(
+    text: str, rubric: Rubric, *, submission_id: str, source: str
+) -> Submission:
+    """Parse already-decoded text into a `Submission` (shared by every file format)."""
+    if not text.strip():
+        return Submission(id=submission_id, source=source, error="empty file")
+    parsed = split_answers(text, rubric)
+    if not any(answer.strip() for answer in parsed.answers.values()):
+        return Submission(
+            id=submission_id,
+            source=source,
+            error="no answers found: no headings such as '### Ans 1' or 'Q1.' and no text",
+        )
+    return Submission(
+        id=submission_id,
+        source=source,
+        answers=parsed.answers,
+        notes=parsed.notes,
+        needs_review=parsed.needs_review,
+    )

@@ -1,0 +1,226 @@
+"""Pydantic models for what users write (rubrics) and read (results, reports). No I/O here."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+REPORT_SCHEMA_VERSION = 1
+
+Identifier = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$"),
+]
+NonEmptyText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Phrasings = Annotated[list[NonEmptyText], Field(min_length=1)]
+
+
+class _UserModel(BaseModel):
+    """Models that people write by hand: a mistyped key must fail loudly."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RubricItem(_UserModel):
+    """What key points and misconceptions share: an id, a description and phrasings."""
+
+    id: Identifier
+    description: NonEmptyText = Field(description="Shown to students (as a hint when missing).")
+    phrasings: Phrasings = Field(description="Several ways students say it, plain and technical.")
+
+
+class KeyPoint(RubricItem):
+    """An idea a full answer must contain."""
+
+    weight: float = Field(gt=0, description="Points this key point is worth.")
+    bonus: bool = Field(
+        default=False,
+        description="A bonus key point earns no points; it is reported as a strength.",
+    )
+
+
+class Misconception(RubricItem):
+    """A known wrong claim that costs points when an answer makes it."""
+
+    penalty: float = Field(gt=0, description="Points deducted when the claim is made.")
+    feedback: NonEmptyText = Field(description="What to tell the student, and why it is wrong.")
+    contradicts: list[Identifier] = Field(
+        default_factory=list,
+        description="Key points this claim contradicts; an answer matching both is sent to review.",
+    )
+
+
+class Question(_UserModel):
+    """One question of an assignment, with what a good answer says and what a bad one claims."""
+
+    id: Identifier
+    text: NonEmptyText
+    reference_answer: str | None = None
+    key_points: list[KeyPoint] = Field(default_factory=list)
+    misconceptions: list[Misconception] = Field(default_factory=list)
+
+    @property
+    def max_score(self) -> float:
+        """Sum of the weights of the non-bonus key points."""
+        return sum(kp.weight for kp in self.key_points if not kp.bonus)
+
+    @model_validator(mode="after")
+    def _unique_item_ids(self) -> Question:
+        seen: set[str] = set()
+        items: list[RubricItem] = [*self.key_points, *self.misconceptions]
+        for item in items:
+            if item.id in seen:
+                raise ValueError(
+                    f"duplicate item id {item.id!r} in question {self.id!r}: "
+                    "give every key point and misconception its own id"
+                )
+            seen.add(item.id)
+        key_point_ids = {kp.id for kp in self.key_points}
+        for misconception in self.misconceptions:
+            for target in misconception.contradicts:
+                if target not in key_point_ids:
+                    raise ValueError(
+                        f"misconception {misconception.id!r} contradicts unknown key point "
+                        f"{target!r}; use one of: {', '.join(sorted(key_point_ids))}"
+                    )
+        return self
+
+
+class Rubric(_UserModel):
+    """A grading rubric for one assignment."""
+
+    id: Identifier
+    title: NonEmptyText
+    questions: Annotated[list[Question], Field(min_length=1)]
+
+    @property
+    def max_score(self) -> float:
+        return sum(q.max_score for q in self.questions)
+
+    def question(self, question_id: str) -> Question:
+        for question in self.questions:
+            if question.id == question_id:
+                return question
+        raise KeyError(question_id)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Rubric:
+        seen_questions: set[str] = set()
+        seen_items: dict[str, str] = {}
+        for question in self.questions:
+            if question.id in seen_questions:
+                raise ValueError(
+                    f"duplicate question id {question.id!r}: give every question its own id"
+                )
+            seen_questions.add(question.id)
+            items: list[RubricItem] = [*question.key_points, *question.misconceptions]
+            for item in items:
+                if item.id in seen_items and seen_items[item.id] != question.id:
+                    raise ValueError(
+                        f"item id {item.id!r} is used in questions {seen_items[item.id]!r} and "
+                        f"{question.id!r}: item ids must be unique across the rubric"
+                    )
+                seen_items[item.id] = question.id
+        return self
+
+
+# --- what the library reads from submission files ---------------------------------------------
+
+
+class Submission(BaseModel):
+    """One student's answers, keyed by question id, as parsed from their file(s)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    source: str
+    answers: dict[str, str] = Field(default_factory=dict)
+    error: str | None = None
+    notes: list[str] = Field(default_factory=list)
+    needs_review: bool = False
+
+
+# --- what the library returns ----------------------------------------------------------------
+
+
+class Evidence(BaseModel):
+    """The part of an answer that earned (or triggered) an item, and how similar it was."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    similarity: float = Field(ge=0, le=1)
+    phrasing: str | None = Field(default=None, description="The rubric phrasing it matched best.")
+
+
+class KeyPointResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    credit: float = Field(ge=0, le=1)
+    points: float
+    bonus: bool = False
+    evidence: Evidence | None = None
+
+
+class MisconceptionResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    penalty: float
+    evidence: Evidence | None = None
+    feedback: str = ""
+
+
+class QuestionResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    score: float
+    max_score: float
+    answered: bool
+    key_points: list[KeyPointResult]
+    misconceptions: list[MisconceptionResult]
+    confidence: float = Field(ge=0, le=1, default=1.0)
+    needs_review: bool = False
+    review_reasons: list[str] = Field(default_factory=list)
+
+
+SubmissionStatus = Literal["graded", "error"]
+
+
+class SubmissionResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    source: str
+    status: SubmissionStatus
+    error: str | None = None
+    score: float | None = None
+    max_score: float
+    needs_review: bool = False
+    notes: list[str] = Field(default_factory=list)
+    questions: list[QuestionResult] = Field(default_factory=list)
+
+
+class RubricRef(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    title: str
+
+
+class Report(BaseModel):
+    """Everything one grading run produced; `report.json` is this model, serialised."""
+
+    model_config = ConfigDict(frozen=True)
+
+    schema_version: int = REPORT_SCHEMA_VERSION
+    rubric: RubricRef
+    max_score: float
+    submissions: list[SubmissionResult]
+
+    @property
+    def error_count(self) -> int:
+        return sum(1 for s in self.submissions if s.status == "error")

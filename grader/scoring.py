@@ -1,0 +1,129 @@
+"""Pure rules from matcher evidence to points: credit, penalties, floors, caps, review flags."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from grader.matching import AnswerMatch, ItemMatch
+from grader.models import (
+    Evidence,
+    KeyPointResult,
+    MisconceptionResult,
+    Question,
+    QuestionResult,
+)
+
+
+class ScoringPolicy(BaseModel):
+    """Thresholds that turn similarities into decisions. Defaults were tuned on the
+    DL_Assignment_14 dev labels (see docs/accuracy.md); a calibration file can replace them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    credit_low: float = Field(0.40, ge=0, le=1, description="Similarity that earns no credit.")
+    credit_high: float = Field(0.62, ge=0, le=1, description="Similarity that earns full credit.")
+    misconception_threshold: float = Field(0.62, ge=0, le=1)
+    review_margin: float = Field(
+        0.05, ge=0, le=1, description="Evidence this close to a threshold is sent to review."
+    )
+    keyword_list_cap: float = Field(
+        1 / 3, ge=0, le=1, description="Share of a question's points a bare keyword list can earn."
+    )
+    off_topic_share: float = Field(0.8, ge=0, le=1)
+
+    @property
+    def credit_threshold(self) -> float:
+        """The similarity at which a key point counts as found (credit 0.5)."""
+        return (self.credit_low + self.credit_high) / 2
+
+
+DEFAULT_POLICY = ScoringPolicy()
+
+
+def credit_for(similarity: float, policy: ScoringPolicy) -> float:
+    """Partial credit rises linearly from `credit_low` to `credit_high`."""
+    span = max(policy.credit_high - policy.credit_low, 1e-9)
+    return min(1.0, max(0.0, (similarity - policy.credit_low) / span))
+
+
+def _evidence(match: ItemMatch) -> Evidence | None:
+    if match.evidence is None or match.similarity <= 0:
+        return None
+    return Evidence(text=match.evidence, similarity=match.similarity, phrasing=match.phrasing)
+
+
+def score_question(
+    question: Question, match: AnswerMatch | None, policy: ScoringPolicy = DEFAULT_POLICY
+) -> QuestionResult:
+    """Score one answer. `match` is None when the student did not answer the question."""
+    max_score = question.max_score
+    if match is None:
+        return QuestionResult(
+            id=question.id,
+            score=0.0,
+            max_score=max_score,
+            answered=False,
+            key_points=[
+                KeyPointResult(id=kp.id, credit=0.0, points=0.0, bonus=kp.bonus)
+                for kp in question.key_points
+            ],
+            misconceptions=[],
+        )
+    key_points: list[KeyPointResult] = []
+    margins: list[float] = []
+    for kp in question.key_points:
+        item = match.key_points[kp.id]
+        credit = credit_for(item.similarity, policy)
+        points = 0.0 if kp.bonus else kp.weight * credit
+        key_points.append(
+            KeyPointResult(
+                id=kp.id,
+                credit=round(credit, 6),
+                points=round(points, 6),
+                bonus=kp.bonus,
+                evidence=_evidence(item) if credit > 0 else None,
+            )
+        )
+        margins.append(abs(item.similarity - policy.credit_threshold))
+    flagged: list[MisconceptionResult] = []
+    for misconception in question.misconceptions:
+        item = match.misconceptions[misconception.id]
+        margins.append(abs(item.similarity - policy.misconception_threshold))
+        if item.similarity >= policy.misconception_threshold:
+            flagged.append(
+                MisconceptionResult(
+                    id=misconception.id,
+                    penalty=misconception.penalty,
+                    evidence=_evidence(item),
+                    feedback=misconception.feedback,
+                )
+            )
+    earned = sum(kp.points for kp in key_points)
+    penalties = sum(m.penalty for m in flagged)
+    score = min(max_score, max(0.0, earned - penalties))
+    reasons: list[str] = []
+    if match.keyword_list and score > max_score * policy.keyword_list_cap:
+        score = max_score * policy.keyword_list_cap
+        reasons.append("a list of keywords, not sentences: capped")
+    found = {kp.id for kp in key_points if kp.credit >= 0.5}
+    for misconception in question.misconceptions:
+        clash = found.intersection(misconception.contradicts)
+        if clash and any(m.id == misconception.id for m in flagged):
+            reasons.append(f"{misconception.id} contradicts {', '.join(sorted(clash))}")
+    if match.off_topic_share >= policy.off_topic_share and match.unit_count >= 3:
+        reasons.append("mostly off-topic")
+    closest = min(margins, default=1.0)
+    confidence = min(1.0, closest / max(policy.review_margin * 3, 1e-9))
+    if closest < policy.review_margin:
+        reasons.append("evidence close to a decision threshold")
+    return QuestionResult(
+        id=question.id,
+        score=round(score, 6),
+        max_score=max_score,
+        answered=True,
+        key_points=key_points,
+        misconceptions=flagged,
+        confidence=round(confidence, 6),
+        needs_review=bool(reasons),
+        review_reasons=reasons,
+    )

@@ -1,0 +1,235 @@
+"""Pure text helpers: normalising, splitting answers into sentences and clauses, tokens, negation."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+# --- normalising ---------------------------------------------------------------------------
+
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_PUNCT_MAP = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2033": '"',
+        "\u2013": "-",
+        "\u2014": " - ",
+        "\u2212": "-",
+        "\u2022": "-",
+        "\u00a0": " ",
+        "\u2009": " ",
+        "\u202f": " ",
+        "\u2026": "...",
+    }
+)
+
+
+def normalize_text(text: str) -> str:
+    """Canonical text: Unix newlines, NFKC (so 'ℓ1' reads 'l1'), plain quotes and spaces,
+    no zero-width characters. Idempotent."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = unicodedata.normalize("NFKC", text)
+    text = text.translate(_ZERO_WIDTH).translate(_PUNCT_MAP)
+    return unicodedata.normalize("NFKC", text)
+
+
+# --- splitting -----------------------------------------------------------------------------
+
+_LIST_MARKER = re.compile(r"^\s*(?:[-*+>]|\d{1,2}[.)]|[a-z][.)]|\(?[ivx]{1,4}\))\s+", re.IGNORECASE)
+_HEADING_MARKER = re.compile(r"^\s*#{1,6}\s*")
+_EMPHASIS = re.compile(r"(\*\*|__|\*|`)")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}")
+_ABBREVIATIONS = re.compile(r"\b(e\.g|i\.e|etc|vs|approx|fig|eq|cf|al)\.", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9*])|(?<=[.!?])(?=[A-Z][a-z])")
+# Clause boundaries that change what a negation or a claim is about.
+_CLAUSE_BREAK = re.compile(
+    r"\s*;\s*|\s+-\s+|,?\s+(?=(?:but|whereas|however|although|though|while|yet|unlike|"
+    r"instead|rather than)\b)|,\s+(?=not\b)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """A piece of an answer the matcher compares with rubric phrasings."""
+
+    text: str
+    sentence: int  # index of the sentence it came from, for evidence and windows
+    is_clause: bool  # a clause cut from a longer sentence
+
+
+def split_blocks(text: str) -> list[str]:
+    """Paragraphs and list items, with Markdown decoration removed; table rows become
+    'cell: cell' lines so a row reads like a sentence."""
+    blocks: list[str] = []
+    current: list[str] = []
+
+    def flush() -> None:
+        if current:
+            blocks.append(" ".join(current))
+            current.clear()
+
+    for raw_line in text.split("\n"):
+        line = raw_line.strip()
+        if not line or _TABLE_RULE.match(line):
+            flush()
+            continue
+        if line.startswith("|") or line.count("|") >= 2:
+            flush()
+            cells = [c.strip() for c in line.strip("|").split("|") if c.strip()]
+            if cells:
+                blocks.append(": ".join(cells))
+            continue
+        is_item = bool(_LIST_MARKER.match(line) or _HEADING_MARKER.match(line))
+        line = _HEADING_MARKER.sub("", _LIST_MARKER.sub("", line))
+        line = _EMPHASIS.sub("", line).strip()
+        if not line:
+            continue
+        if is_item:
+            flush()
+        current.append(line)
+        if is_item and line.endswith(":"):
+            flush()
+    flush()
+    return [b for b in blocks if b]
+
+
+def split_sentences(block: str) -> list[str]:
+    """Sentences of one block; abbreviations such as 'e.g.' do not end a sentence."""
+    protected = _ABBREVIATIONS.sub(lambda m: m.group(0).replace(".", "\x00"), block)
+    parts = _SENTENCE_END.split(protected)
+    return [p.replace("\x00", ".").strip() for p in parts if p and p.strip()]
+
+
+def split_clauses(sentence: str) -> list[str]:
+    """Clauses of a sentence, cut where a contrast or a new claim begins."""
+    parts = [p.strip(" ,") for p in _CLAUSE_BREAK.split(sentence)]
+    return [p for p in parts if len(tokenize(p)) >= 1]
+
+
+def split_units(text: str) -> list[Unit]:
+    """Every sentence of an answer, followed by its clauses when it has more than one."""
+    units: list[Unit] = []
+    sentence_index = 0
+    for block in split_blocks(text):
+        for sentence in split_sentences(block):
+            units.append(Unit(sentence, sentence_index, is_clause=False))
+            clauses = split_clauses(sentence)
+            if len(clauses) > 1:
+                units.extend(Unit(c, sentence_index, is_clause=True) for c in clauses)
+            sentence_index += 1
+    return units
+
+
+# --- tokens --------------------------------------------------------------------------------
+
+_CONTRACTIONS = [
+    (re.compile(r"\b(can)(?:'|no)t\b"), r"\1 not"),
+    (re.compile(r"\bwon'?t\b"), "will not"),
+    (re.compile(r"\bshan'?t\b"), "shall not"),
+    (
+        re.compile(
+            r"\b(do|does|did|is|are|was|were|has|have|had|should|would|could|must|need)n'?t\b"
+        ),
+        r"\1 not",
+    ),
+]
+_TOKEN = re.compile(r"[a-z0-9]+")
+_CANONICAL = {"ok": "okay", "0": "zero", "1": "one", "2": "two", "3": "three", "fine": "okay"}
+
+NEGATIONS = frozenset(
+    {"not", "no", "never", "neither", "nor", "without", "none", "nothing", "cannot", "nobody"}
+)
+#: Phrases whose negation word does not negate the claim.
+_NON_NEGATING = re.compile(
+    r"\b(not only|not just|no matter|no doubt|nothing but|not necessarily wrong)\b"
+)
+_LEADING_PARTICLE = re.compile(r"^\s*(yes|no|nope|yeah|yep)\b[\s,.:;!-]*", re.IGNORECASE)
+
+FUNCTION_WORDS = frozenset(
+    """a an the is are was were be been being am it its this that these those there their
+    they them he she we you i my our your his her of to in on at by for from with as into onto
+    over under about than then so because since if when while which who whom what how why and or
+    but also can could will would should shall may might must do does did has have had
+    very more most less much many such each every all any some other only just even still
+    yes yeah up down out""".split()
+)
+
+
+def expand_contractions(text: str) -> str:
+    text = text.lower().replace("\u2019", "'")
+    for pattern, replacement in _CONTRACTIONS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case word tokens with contractions expanded ("doesn't" → "does", "not")."""
+    return [_CANONICAL.get(t, t) for t in _TOKEN.findall(expand_contractions(text))]
+
+
+_SUFFIXES = (
+    "izations", "isations", "ization", "isation", "ations", "ation", "izing", "ising", "ized",
+    "ised", "izes", "ises", "ize", "ise", "ingly", "ings", "ing", "edly", "ed", "ies", "ly",
+    "ness", "ments", "ment", "es", "s",
+)  # fmt: skip
+
+
+@lru_cache(maxsize=65536)
+def stem(token: str) -> str:
+    """A light suffix stripper: enough to meet 'initialized' with 'initialization'."""
+    if len(token) <= 4 or not token.isalpha():
+        plural = len(token) == 4 and token.endswith("s") and token[-2] not in "su"
+        return token[:-1] if plural else token
+    for suffix in _SUFFIXES:
+        if token.endswith(suffix) and len(token) - len(suffix) >= 3:
+            if suffix == "s" and token.endswith(("ss", "us", "is")):
+                return token
+            base = token[: -len(suffix)]
+            return base + "y" if suffix == "ies" else base
+    return token
+
+
+PARTICLES = frozenset({"yes", "no"})
+
+
+def content_tokens(text: str) -> list[str]:
+    """Stemmed tokens that carry meaning: no function words, no negation cues. An opening
+    'Yes'/'No' is kept as a token: it is the verdict a yes/no question asks for."""
+    tokens = [stem(t) for t in tokenize(text) if t not in FUNCTION_WORDS and t not in NEGATIONS]
+    particle = leading_particle(text)
+    return [particle, *tokens] if particle else tokens
+
+
+# --- polarity ------------------------------------------------------------------------------
+
+
+def leading_particle(text: str) -> str | None:
+    """'yes' or 'no' when the text opens with one ('No, it is not...')."""
+    match = _LEADING_PARTICLE.match(text)
+    if not match:
+        return None
+    word = match.group(1).lower()
+    return "no" if word in {"no", "nope"} else "yes"
+
+
+def is_negated(text: str) -> bool:
+    """True when the claim is negated. An opening 'Yes'/'No' is an answer, not a negation."""
+    body = _LEADING_PARTICLE.sub("", text, count=1)
+    body = _NON_NEGATING.sub(" ", expand_contractions(body))
+    return any(t in NEGATIONS for t in _TOKEN.findall(body))
+
+
+def is_sentence_like(text: str) -> bool:
+    """A statement rather than a keyword: enough words, some of them function words."""
+    tokens = tokenize(text)
+    return len(tokens) >= 4 and sum(t in FUNCTION_WORDS for t in tokens) >= 1

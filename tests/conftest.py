@@ -1,0 +1,37 @@
+"""Shared fixtures. Paths are resolved from the repository, never from the working directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grader import Grader, Rubric, load_rubric
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+DL14_RUBRIC = ROOT / "rubrics" / "dl_assignment_14.yaml"
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def dl14() -> Rubric:
+    return load_rubric(DL14_RUBRIC)
+
+
+@pytest.fixture(scope="session")
+def dl14_grader(dl14: Rubric) -> Grader:
+    return Grader(dl14)
+
+
+@pytest.fixture(scope="session")
+def mini() -> Rubric:
+    return load_rubric(DATA / "rubrics" / "valid" / "minimal.yaml")
+
+
+def shared_path(*parts: str) -> Path:
+    """A path in ../shared, or a clean skip where a user's checkout has none."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"needs {path} (CI and developers have ../shared; users do not)")
+    return path

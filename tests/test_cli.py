@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from grader.cli import app
+
+from .conftest import DATA, DL14_RUBRIC, ROOT
+
+runner = CliRunner()
+COMMANDS = [["grade"], ["check"], ["rubric", "lint"], ["rubric", "schema"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_has_help_with_an_example(command) -> None:
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Example: grader" in result.output
+
+
+def test_grade_writes_reports_and_summary(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app, ["grade", str(ROOT / "submissions"), "-r", str(DL14_RUBRIC), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert (out / "report.json").is_file() and (out / "grades.csv").is_file()
+    assert "5 graded, 0 error(s)" in result.output
+    assert "q7" in result.output
+
+
+def test_grade_defaults_to_the_bundled_example(tmp_path: Path, monkeypatch) -> None:
+    shutil.copytree(ROOT / "submissions", tmp_path / "submissions")
+    shutil.copytree(ROOT / "rubrics", tmp_path / "rubrics")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["grade", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert result.output == ""
+    assert (tmp_path / "reports" / "grades.csv").is_file()
+
+
+def test_grade_exits_3_when_some_submissions_fail(tmp_path: Path) -> None:
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    shutil.copy(ROOT / "submissions" / "ben_good.txt", subs)
+    (subs / "broken.md").write_bytes(b"\x00\x00binary")
+    result = runner.invoke(
+        app, ["grade", str(subs), "-r", str(DL14_RUBRIC), "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 3
+    assert "broken" in result.output and "not a text file" in result.output
+    grades = (tmp_path / "o" / "grades.csv").read_text()
+    assert "broken," in grades and "ben_good," in grades
+
+
+def test_bad_rubric_exits_2_without_traceback(tmp_path: Path) -> None:
+    bad = DATA / "rubrics" / "invalid" / "misspelt-key.yaml"
+    result = runner.invoke(
+        app, ["grade", str(ROOT / "submissions"), "-r", str(bad), "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    assert "did you mean 'weight'?" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_missing_folder_is_a_usage_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["grade", str(tmp_path / "nope"), "-r", str(DL14_RUBRIC)])
+    assert result.exit_code == 2
+    assert "no such folder" in result.output
+
+
+def test_check_shows_found_missing_and_misconceptions() -> None:
+    result = runner.invoke(
+        app, ["check", str(ROOT / "submissions" / "dev_weak.md"), "-r", str(DL14_RUBRIC)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "misconception: q7.m.slows_inference" in result.output
+    assert "Standard dropout is switched off at inference" in result.output
+    assert "missing: q7.inference" in result.output
+    assert 'found: q7.training - "Dropout slows down training' in result.output
+
+
+def test_check_json_is_one_submission() -> None:
+    result = runner.invoke(
+        app,
+        [
+            "check",
+            str(ROOT / "submissions" / "alice_excellent.md"),
+            "-r",
+            str(DL14_RUBRIC),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    assert data["id"] == "alice_excellent" and data["status"] == "graded"
+    assert [q["id"] for q in data["questions"]] == [f"q{n}" for n in range(1, 8)]
+
+
+def test_rubric_lint_reports_validity_and_warnings() -> None:
+    result = runner.invoke(
+        app, ["rubric", "lint", str(DATA / "rubrics" / "valid" / "minimal.yaml")]
+    )
+    assert result.exit_code == 0
+    assert "valid: 1 questions, 4 items, max score 3" in result.output
+
+
+def test_rubric_lint_flags_single_phrasing(tmp_path: Path) -> None:
+    rubric = tmp_path / "r.yaml"
+    rubric.write_text(
+        "id: r\ntitle: R\nquestions:\n  - id: q1\n    text: Why?\n    key_points:\n"
+        "      - id: q1.a\n        description: A.\n        weight: 1\n        phrasings: [because of gravity]\n"
+    )
+    result = runner.invoke(app, ["rubric", "lint", "--strict", str(rubric)])
+    assert result.exit_code == 1
+    assert "has a single phrasing" in result.output
+
+
+def test_rubric_schema_is_json() -> None:
+    result = runner.invoke(app, ["rubric", "schema"])
+    assert result.exit_code == 0
+    assert json.loads(result.output)["title"] == "grader rubric"
+
+
+def test_python_dash_m_works() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "grader", "--version"], capture_output=True, text=True
+    )
+    assert done.returncode == 0 and done.stdout.startswith("grader ")

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from grader import grade_folder, grade_paths, load_rubric
+from grader.loading import iter_submission_files
+
+from .conftest import ROOT
+
+EXAMPLES = ROOT / "submissions"
+
+
+def test_every_bundled_rubric_grades_every_bundled_submission() -> None:
+    for rubric_path in sorted((ROOT / "rubrics").glob("*.yaml")):
+        rubric = load_rubric(rubric_path)
+        report = grade_folder(rubric, EXAMPLES)
+        assert len(report.submissions) == len(list(EXAMPLES.iterdir()))
+        for s in report.submissions:
+            assert s.status == "graded", s.error
+            assert 0 <= s.score <= s.max_score
+            assert len(s.questions) == len(rubric.questions)
+
+
+def test_examples_rank_from_excellent_to_poor(dl14, dl14_grader) -> None:
+    report = grade_folder(dl14, EXAMPLES, grader=dl14_grader)
+    scores = {s.id: s.score for s in report.submissions}
+    assert scores["alice_excellent"] > scores["ben_good"] > scores["chloe_average"]
+    assert scores["chloe_average"] > scores["dev_weak"]
+    assert scores["chloe_average"] > scores["emma_poor"]
+
+
+def test_weak_example_has_its_misconceptions_caught(dl14, dl14_grader) -> None:
+    result = dl14_grader.grade_file(EXAMPLES / "dev_weak.md")
+    flagged = {m.id for q in result.questions for m in q.misconceptions}
+    assert flagged >= {
+        "q1.m.same_value_ok",
+        "q2.m.bias_breaks_symmetry",
+        "q3.m.elu_cheaper",
+        "q5.m.smaller_steps",
+        "q6.m.quantization",
+        "q6.m.distillation",
+        "q7.m.slows_inference",
+    }
+
+
+def test_missing_answer_scores_zero_and_is_marked(dl14, dl14_grader) -> None:
+    result = dl14_grader.grade_file(EXAMPLES / "chloe_average.md")
+    q6 = next(q for q in result.questions if q.id == "q6")
+    assert not q6.answered and q6.score == 0
+
+
+def test_bad_files_keep_their_row(tmp_path: Path, dl14) -> None:
+    shutil.copy(EXAMPLES / "ben_good.txt", tmp_path / "ben.txt")
+    (tmp_path / "empty.md").write_text("")
+    report = grade_folder(dl14, tmp_path)
+    rows = {s.id: s for s in report.submissions}
+    assert rows["empty"].status == "error" and rows["empty"].error == "empty file"
+    assert rows["empty"].score is None
+    assert rows["ben"].status == "graded"
+    assert report.error_count == 1
+
+
+@settings(
+    max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.permutations(sorted(iter_submission_files(EXAMPLES))))
+def test_submission_order_changes_nothing(dl14, dl14_grader, order) -> None:
+    baseline = grade_paths(dl14, sorted(iter_submission_files(EXAMPLES)), grader=dl14_grader)
+    assert grade_paths(dl14, order, grader=dl14_grader) == baseline
+
+
+def test_adding_a_student_changes_no_one_else(tmp_path: Path, dl14) -> None:
+    for name in ("alice_excellent.md", "dev_weak.md"):
+        shutil.copy(EXAMPLES / name, tmp_path / name)
+    before = {s.id: s for s in grade_folder(dl14, tmp_path).submissions}
+    shutil.copy(EXAMPLES / "ben_good.txt", tmp_path / "ben_good.txt")
+    after = {s.id: s for s in grade_folder(dl14, tmp_path).submissions}
+    assert after["alice_excellent"] == before["alice_excellent"]
+    assert after["dev_weak"] == before["dev_weak"]

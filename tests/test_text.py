@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from grader.text import (
+    content_tokens,
+    is_negated,
+    is_sentence_like,
+    normalize_text,
+    split_blocks,
+    split_sentences,
+    split_units,
+    stem,
+    tokenize,
+)
+
+
+@given(st.text())
+def test_normalising_twice_changes_nothing(text: str) -> None:
+    once = normalize_text(text)
+    assert normalize_text(once) == once
+
+
+def test_normalize_cleans_what_editors_insert() -> None:
+    raw = "It\u2019s \u201cfine\u201d\u00a0\u200bwith \u2113\u2081\r\nnext\rline"
+    assert normalize_text(raw) == 'It\'s "fine" with l1\nnext\nline'
+
+
+@pytest.mark.parametrize(
+    ("text", "negated"),
+    [
+        ("Dropout does not slow down inference.", True),
+        ("Dropout doesn't slow down inference", True),
+        ("dropout doesnt slow inference", True),
+        ("It has no impact on inference", True),
+        ("Dropout slows down inference.", False),
+        ("No, dropout slows down training.", False),
+        ("Yes, it is okay.", False),
+        ("Not only training but inference slows too", False),
+        ("Quantization is not a sparsity method", True),
+    ],
+)
+def test_negation(text: str, negated: bool) -> None:
+    assert is_negated(text) is negated
+
+
+def test_sentences_respect_abbreviations_and_decimals() -> None:
+    text = "Momentum near 1 (e.g. 0.99999) is risky. It overshoots! Does it converge? Rarely."
+    assert split_sentences(text) == [
+        "Momentum near 1 (e.g. 0.99999) is risky.",
+        "It overshoots!",
+        "Does it converge?",
+        "Rarely.",
+    ]
+
+
+def test_blocks_strip_markdown_and_read_tables() -> None:
+    text = "1. **Pruning**: zero out\ntiny weights\n\n| ELU | good default |\n|---|---|\n- *L1*"
+    assert split_blocks(text) == ["Pruning: zero out tiny weights", "ELU: good default", "L1"]
+
+
+def test_units_add_clauses_for_contrasts() -> None:
+    units = split_units("Dropout slows training, but it does not slow inference.")
+    assert [u.text for u in units] == [
+        "Dropout slows training, but it does not slow inference.",
+        "Dropout slows training",
+        "but it does not slow inference.",
+    ]
+    assert [u.is_clause for u in units] == [False, True, True]
+
+
+def test_tokens_and_stems() -> None:
+    assert tokenize("Doesn't it? OK, 0.") == ["does", "not", "it", "okay", "zero"]
+    assert stem("initialization") == stem("initialized") == stem("initialize")
+    assert stem("relu") != stem("elu")
+    assert content_tokens("The weights are not the same") == ["weight", "same"]
+
+
+def test_sentence_like() -> None:
+    assert is_sentence_like("The weights should be sampled independently.")
+    assert not is_sentence_like("biases, zero, default, symmetry")

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from grader import RubricError, load_rubric, load_submission
-from grader.loading import decode_bytes, find_rubric, parse_rubric, rubric_json_schema
 from grader.errors import UsageError
+from grader.loading import decode_bytes, find_rubric, parse_rubric, rubric_json_schema
 
 from .conftest import DATA, DL14_RUBRIC, ROOT
 

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from grader import __version__
 from grader.errors import GraderError, UsageError
+from grader.evaluation import Evaluation, check_gold_ids, evaluate_folder, load_gold
 from grader.grading import Grader, grade_folder
 from grader.linting import lint_rubric
 from grader.loading import (
@@ -176,7 +177,84 @@ def rubric_schema() -> None:
     sys.stdout.write(json.dumps(rubric_json_schema(), indent=2) + "\n")
 
 
+@app.command("eval")
+def eval_command(
+    submissions: Annotated[Path, typer.Argument(help="Folder of labelled submissions.")],
+    gold: Annotated[
+        Path,
+        typer.Option(
+            "--gold", "-g", help="Gold labels: JSON or CSV (submission,question,item,present)."
+        ),
+    ],
+    rubric: RubricOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    show: Annotated[
+        int, typer.Option("--show", help="Disagreements to list (0: none, -1: all).")
+    ] = -1,
+) -> None:
+    """Measure agreement with a TA's labels: key points, misconceptions, question scores.
+
+    Example: grader eval ../shared/data/dl14/submissions --rubric rubrics/dl_assignment_14.yaml --gold ../shared/data/dl14/gold_dev.json
+    """
+    try:
+        _, loaded = _resolve_rubric(rubric)
+        labels = load_gold(gold)
+        check_gold_ids(labels, loaded, gold)
+        result = evaluate_folder(loaded, submissions, labels)
+    except GraderError as error:
+        _fail(error)
+    if as_json:
+        sys.stdout.write(json.dumps(result.model_dump(mode="json"), indent=2) + "\n")
+        return
+    _print_evaluation(result, show)
+
+
 # --- rendering ---------------------------------------------------------------------------
+
+
+def _print_evaluation(result: Evaluation, show: int) -> None:
+    kp, mc, qs = result.key_points, result.misconceptions, result.questions
+    out.print(f"{result.submissions} submissions, {result.answers} answers", markup=False)
+    out.print(
+        f"key points:     P {kp.precision:.3f}  R {kp.recall:.3f}  F1 {kp.f1:.3f}  "
+        f"kappa {kp.kappa:.3f}  (gold {kp.support}, predicted {kp.predicted}, of {kp.total})",
+        markup=False,
+    )
+    out.print(
+        f"misconceptions: P {mc.precision:.3f}  R {mc.recall:.3f}  F1 {mc.f1:.3f}  "
+        f"(gold {mc.support}, predicted {mc.predicted})",
+        markup=False,
+    )
+    out.print(
+        f"question scores: MAE {qs.mae:.3f}  QWK {qs.qwk:.3f}  Pearson {qs.pearson:.3f}",
+        markup=False,
+    )
+    out.print(
+        f"review: {result.review_share:.0%} of answers flagged; "
+        f"{result.disagreements_in_review:.0%} of disagreements fall in them",
+        markup=False,
+    )
+    table = Table(title="per item")
+    for column in ("item", "P", "R", "F1", "gold", "pred"):
+        table.add_column(column, justify="left" if column == "item" else "right")
+    for item in result.per_item:
+        table.add_row(
+            item.item,
+            f"{item.precision:.2f}",
+            f"{item.recall:.2f}",
+            f"{item.f1:.2f}",
+            str(item.support),
+            str(item.predicted),
+        )
+    out.print(table)
+    listed = result.disagreements if show < 0 else result.disagreements[:show]
+    for d in listed:
+        verdict = "missed" if d.gold else "extra"
+        review = " [review]" if d.in_review else ""
+        out.print(
+            f"{verdict}: {d.submission} {d.item} ({d.similarity:.2f}){review}: {d.evidence or '-'}",
+            markup=False,
+        )
 
 
 class _progress:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from grader.loading import DEFAULT_MAX_BYTES, iter_submission_files, load_submission
-from grader.matching import RubricMatcher
+from grader.matching import AnswerMatch, RubricMatcher
 from grader.models import Report, Rubric, RubricRef, Submission, SubmissionResult
 from grader.scoring import DEFAULT_POLICY, ScoringPolicy, score_question
 
@@ -41,16 +41,11 @@ class Grader:
                 notes=submission.notes,
             )
         notes = list(submission.notes)
-        results = []
-        for question in self.rubric.questions:
-            answer = submission.answers.get(question.id, "").strip()
-            if len(answer) > MAX_ANSWER_CHARS:
-                notes.append(
-                    f"answer to {question.id} cut to its first {MAX_ANSWER_CHARS:,} characters"
-                )
-                answer = answer[:MAX_ANSWER_CHARS]
-            match = self.matcher.match_answer(question.id, answer) if answer else None
-            results.append(score_question(question, match, self.policy))
+        matches = self.match_submission(submission, notes=notes)
+        results = [
+            score_question(question, matches[question.id], self.policy)
+            for question in self.rubric.questions
+        ]
         return SubmissionResult(
             id=submission.id,
             source=submission.source,
@@ -61,6 +56,24 @@ class Grader:
             notes=notes,
             questions=results,
         )
+
+    def match_submission(
+        self, submission: Submission, *, notes: list[str] | None = None
+    ) -> dict[str, AnswerMatch | None]:
+        """The matcher's view of each answer (None where the question was not answered)."""
+        matches: dict[str, AnswerMatch | None] = {}
+        for question in self.rubric.questions:
+            answer = submission.answers.get(question.id, "").strip()
+            if len(answer) > MAX_ANSWER_CHARS:
+                if notes is not None:
+                    notes.append(
+                        f"answer to {question.id} cut to its first {MAX_ANSWER_CHARS:,} characters"
+                    )
+                answer = answer[:MAX_ANSWER_CHARS]
+            matches[question.id] = (
+                self.matcher.match_answer(question.id, answer) if answer else None
+            )
+        return matches
 
     def grade_file(self, path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> SubmissionResult:
         return self.grade_submission(load_submission(path, self.rubric, max_bytes=max_bytes))

@@ -9,8 +9,10 @@ Two signals, both on one scale [0, 1]:
   vocabulary and weights fitted on the rubric's own text only, so one student's grade never
   depends on the other students.
 
-Their blend is gated by polarity: a negated unit ("dropout does not slow inference") cannot match
-an affirmative phrasing ("dropout slows inference"), and the reverse.
+Words are matched with their polarity: a word governed by a negation ("dropout does *not* slow
+inference") only meets the same word negated in a phrasing, so a denial never matches the claim
+it denies; TF-IDF, which cannot see negation, is discounted by the share of words whose polarity
+disagrees.
 
 The only module that imports rapidfuzz or scikit-learn.
 """
@@ -31,12 +33,19 @@ from grader.text import (
     PARTICLES,
     Unit,
     content_tokens,
-    is_negated,
     is_sentence_like,
+    marked_content_tokens,
     normalize_text,
     split_sentences,
     split_units,
 )
+
+#: Two words count as related when at most this many content words apart (measured on the
+#: DL_Assignment_14 dev labels: 2 missed relations across list items, 4 let unrelated claims
+#: in long sentences match).
+PAIR_WINDOW = 3
+#: A unit whose best similarity to every item stays below this is off-topic for the question.
+OFF_TOPIC_SIMILARITY = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,18 +77,22 @@ class _Phrasing:
     item_id: str
     is_misconception: bool
     text: str
-    negated: bool
-    stems: list[str]
+    tokens: list[tuple[str, bool]]  # (stem, negated)
 
 
 @dataclass
 class _QuestionIndex:
+    """A question's phrasings, compiled. Word features live in a signed vocabulary of size 2V:
+    column v is stem v affirmed, column V + v is stem v negated."""
+
     question: Question
     phrasings: list[_Phrasing]
-    vocabulary: list[str]  # stems the phrasings use
+    vocabulary: list[str]  # bare stems the phrasings use (V)
     vocabulary_index: dict[str, int]
-    coverage_weights: np.ndarray  # phrasings × vocabulary, each row sums to 1
-    anchors: np.ndarray  # phrasings × vocabulary: the words that set an item apart in its question
+    coverage_weights: np.ndarray  # phrasings × 2V, each row sums to 1
+    anchors: np.ndarray  # phrasings × 2V: the words that set an item apart in its question
+    pairs: np.ndarray  # P × 2: signed word pairs that stand near each other in some phrasing
+    pair_weights: np.ndarray  # phrasings × P, each row sums to 1 (or 0 for one-word phrasings)
     word_matrix: sparse.csr_matrix  # phrasings × word n-grams (L2-normalised)
     char_matrix: sparse.csr_matrix  # phrasings × char n-grams (L2-normalised)
     question_sentences: list[str]
@@ -95,16 +108,14 @@ class RubricMatcher:
     def __init__(
         self,
         *,
-        fuzzy_weight: float = 0.65,
+        feature_weights: tuple[float, float, float, float] = (0.45, 0.25, 0.15, 0.15),
         token_cutoff: float = 0.85,
-        polarity_penalty: float = 0.2,
         anchor_penalty: float = 0.5,
         restatement_cutoff: float = 0.9,
     ) -> None:
-        self.fuzzy_weight = fuzzy_weight
-        self.anchor_penalty = anchor_penalty
+        self.feature_weights = feature_weights
         self.token_cutoff = token_cutoff
-        self.polarity_penalty = polarity_penalty
+        self.anchor_penalty = anchor_penalty
         self.restatement_cutoff = restatement_cutoff
 
     def fit(self, rubric: Rubric) -> RubricMatcher:
@@ -131,7 +142,8 @@ class RubricMatcher:
         empty_mc = {m.id: ItemMatch(m.id, 0.0) for m in index.question.misconceptions}
         if not kept or not index.phrasings:
             return AnswerMatch(question_id, empty_kp, empty_mc, len(units), restated)
-        similarity = self._similarity(kept, index)  # units × phrasings
+        candidates = kept
+        similarity = self.similarity(candidates, index)  # units × phrasings
         best_kp, best_mc = dict(empty_kp), dict(empty_mc)
         for column, phrasing in enumerate(index.phrasings):
             row = int(np.argmax(similarity[:, column]))
@@ -139,58 +151,96 @@ class RubricMatcher:
             target = best_mc if phrasing.is_misconception else best_kp
             if value > target[phrasing.item_id].similarity:
                 target[phrasing.item_id] = ItemMatch(
-                    phrasing.item_id, round(value, 6), kept[row].text, phrasing.text
+                    phrasing.item_id, round(value, 6), candidates[row].text, phrasing.text
                 )
-        best_per_unit = similarity.max(axis=1)
-        off_topic = float(np.mean(best_per_unit < 0.25))
-        keyword_list = not any(is_sentence_like(u.text) for u in kept)
+        best_per_unit = similarity[: len(kept)].max(axis=1)
         return AnswerMatch(
             question_id,
             best_kp,
             best_mc,
             unit_count=len(units),
             restated_units=restated,
-            keyword_list=keyword_list,
-            off_topic_share=off_topic,
+            keyword_list=not any(is_sentence_like(u.text) for u in kept),
+            off_topic_share=float(np.mean(best_per_unit < OFF_TOPIC_SIMILARITY)),
         )
+
+    def similarity(self, units: list[Unit], index: _QuestionIndex) -> np.ndarray:
+        """units × phrasings: the blend of the features, in [0, 1]."""
+        weights = np.asarray(self.feature_weights, dtype=float)
+        blended = self.features(units, index) @ (weights / weights.sum())
+        similarity: np.ndarray = np.clip(blended, 0.0, 1.0)
+        return similarity
+
+    def features(self, units: list[Unit], index: _QuestionIndex) -> np.ndarray:
+        """units × phrasings × [word coverage, word-pair proximity, word TF-IDF, char TF-IDF]."""
+        texts = [u.text.lower() for u in units]
+        coverage, pairs, agreement = self._word_features(units, index)
+        word = (self.word_vectorizer_.transform(texts) @ index.word_matrix.T).toarray()
+        char = (self.char_vectorizer_.transform(texts) @ index.char_matrix.T).toarray()
+        return np.stack([coverage, pairs, word * agreement, char * agreement], axis=-1)
 
     # --- internals -----------------------------------------------------------------------
 
     def _index_question(self, question: Question) -> _QuestionIndex:
         phrasings = [
-            _Phrasing(kp.id, False, p, is_negated(p), content_tokens(p))
-            for kp in question.key_points
-            for p in kp.phrasings
-        ] + [
-            _Phrasing(m.id, True, p, is_negated(p), content_tokens(p))
-            for m in question.misconceptions
-            for p in m.phrasings
+            _Phrasing(item.id, is_misconception, p, marked_content_tokens(p))
+            for is_misconception, items in (
+                (False, question.key_points),
+                (True, question.misconceptions),
+            )
+            for item in items
+            for p in item.phrasings
         ]
-        vocabulary = sorted({s for p in phrasings for s in p.stems})
+        vocabulary = sorted({stem for p in phrasings for stem, _ in p.tokens})
         vocabulary_index = {s: i for i, s in enumerate(vocabulary)}
+        size = len(vocabulary)
+
+        def signed(stem_: str, negated: bool) -> int:
+            return vocabulary_index[stem_] + (size if negated else 0)
+
         # A word's weight: how rare it is in the rubric times how rare among this question's
         # items. Its anchors are its rarest words in the question: "dropout slows down
         # inference" is about inference; an answer without that word is not making this claim.
         item_stems: dict[str, set[str]] = {}
         for phrasing in phrasings:
-            item_stems.setdefault(phrasing.item_id, set()).update(phrasing.stems)
+            item_stems.setdefault(phrasing.item_id, set()).update(s for s, _ in phrasing.tokens)
         local_df = Counter(s for stems in item_stems.values() for s in stems)
         n_items = len(item_stems)
-        weights = np.zeros((len(phrasings), len(vocabulary)))
-        anchors = np.zeros((len(phrasings), len(vocabulary)), dtype=bool)
+        weights = np.zeros((len(phrasings), 2 * size))
+        anchors = np.zeros((len(phrasings), 2 * size), dtype=bool)
         for row, phrasing in enumerate(phrasings):
-            stems = set(phrasing.stems)
-            for stem_ in stems:
+            tokens = set(phrasing.tokens)
+            for stem_, negated in tokens:
                 local_idf = math.log((1 + n_items) / (1 + local_df[stem_])) + 1.0
-                weights[row, vocabulary_index[stem_]] = self.stem_idf_.get(stem_, 1.0) * local_idf
-            words = stems - PARTICLES  # a bare "yes"/"no" never carries an item alone
+                weights[row, signed(stem_, negated)] = self.stem_idf_.get(stem_, 1.0) * local_idf
+            words = {t for t in tokens if t[0] not in PARTICLES}  # "yes"/"no" alone carry nothing
             if words:
-                rarest = min(local_df[s] for s in words)
-                for stem_ in words:
-                    anchors[row, vocabulary_index[stem_]] = local_df[stem_] == rarest
+                rarest = min(local_df[s] for s, _ in words)
+                for stem_, negated in words:
+                    anchors[row, signed(stem_, negated)] = local_df[stem_] == rarest
         totals = weights.sum(axis=1, keepdims=True)
         weights = np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)
+        pair_ids: dict[tuple[int, int], int] = {}
+        pair_entries: list[tuple[int, int, float]] = []
+        for row, phrasing in enumerate(phrasings):
+            ids = [signed(s, n) for s, n in phrasing.tokens]
+            for i, first in enumerate(ids):
+                for second in ids[i + 1 : i + 1 + PAIR_WINDOW]:
+                    if first != second:
+                        key = (min(first, second), max(first, second))
+                        column = pair_ids.setdefault(key, len(pair_ids))
+                        pair_entries.append(
+                            (row, column, weights[row, first] + weights[row, second])
+                        )
+        pair_weights = np.zeros((len(phrasings), len(pair_ids)))
+        for row, column, value in pair_entries:
+            pair_weights[row, column] = value
+        pair_totals = pair_weights.sum(axis=1, keepdims=True)
+        pair_weights = np.divide(
+            pair_weights, pair_totals, out=np.zeros_like(pair_weights), where=pair_totals > 0
+        )
         texts = [p.text.lower() for p in phrasings]
+        empty = sparse.csr_matrix((0, 0))
         return _QuestionIndex(
             question=question,
             phrasings=phrasings,
@@ -198,35 +248,31 @@ class RubricMatcher:
             vocabulary_index=vocabulary_index,
             coverage_weights=weights,
             anchors=anchors,
-            word_matrix=self.word_vectorizer_.transform(texts)
-            if texts
-            else sparse.csr_matrix((0, 0)),
-            char_matrix=self.char_vectorizer_.transform(texts)
-            if texts
-            else sparse.csr_matrix((0, 0)),
+            pairs=np.array(list(pair_ids), dtype=int).reshape(-1, 2),
+            pair_weights=pair_weights,
+            word_matrix=self.word_vectorizer_.transform(texts) if texts else empty,
+            char_matrix=self.char_vectorizer_.transform(texts) if texts else empty,
             question_sentences=[s.lower() for s in split_sentences(normalize_text(question.text))],
         )
 
-    def _similarity(self, units: list[Unit], index: _QuestionIndex) -> np.ndarray:
-        texts = [u.text.lower() for u in units]
-        coverage = self._coverage(units, index)
-        word = (self.word_vectorizer_.transform(texts) @ index.word_matrix.T).toarray()
-        char = (self.char_vectorizer_.transform(texts) @ index.char_matrix.T).toarray()
-        tfidf = 0.5 * word + 0.5 * char
-        blended = self.fuzzy_weight * coverage + (1 - self.fuzzy_weight) * tfidf
-        unit_negated = np.array([is_negated(u.text) for u in units])
-        phrasing_negated = np.array([p.negated for p in index.phrasings])
-        mismatch = unit_negated[:, None] != phrasing_negated[None, :]
-        blended = np.where(mismatch, blended * self.polarity_penalty, blended)
-        similarity: np.ndarray = np.clip(blended, 0.0, 1.0)
-        return similarity
+    def _word_features(
+        self, units: list[Unit], index: _QuestionIndex
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Three units × phrasings arrays over the signed vocabulary:
 
-    def _coverage(self, units: list[Unit], index: _QuestionIndex) -> np.ndarray:
-        """units × phrasings: weighted share of each phrasing's words found in each unit."""
-        unit_stems = [set(content_tokens(u.text)) for u in units]
-        answer_stems = sorted(set().union(*unit_stems))
-        if not answer_stems or not index.vocabulary:
-            return np.zeros((len(units), len(index.phrasings)))
+        * coverage: the weighted share of the phrasing's words the unit contains with the same
+          polarity (halved when none of its anchors is there);
+        * pairs: the share of the phrasing's neighbouring word pairs that stand near each other
+          in the unit (a claim is about how words relate, not only which words appear);
+        * agreement: coverage with polarity divided by coverage without it (1 when no word is
+          shared), which discounts the polarity-blind TF-IDF features.
+        """
+        marked = [marked_content_tokens(u.text) for u in units]
+        answer_stems = sorted({stem_ for tokens in marked for stem_, _ in tokens})
+        shape = (len(units), len(index.phrasings))
+        size = len(index.vocabulary)
+        if not answer_stems or not size:
+            return np.zeros(shape), np.zeros(shape), np.ones(shape)
         scores = process.cdist(
             answer_stems,
             index.vocabulary,
@@ -243,15 +289,37 @@ class RubricMatcher:
                 if column is not None:
                     matches[a, column] = True
         answer_position = {s: i for i, s in enumerate(answer_stems)}
-        presence = np.zeros((len(units), len(answer_stems)))
-        for row, stems in enumerate(unit_stems):
-            for stem_ in stems:
-                presence[row, answer_position[stem_]] = 1.0
-        unit_vocab = (presence @ matches.astype(float)) > 0
-        found = np.asarray(unit_vocab, dtype=float)
-        coverage: np.ndarray = found @ index.coverage_weights.T
+        found = np.zeros((len(units), 2 * size))
+        near = np.zeros((len(units), len(index.pairs)))
+        for row, tokens in enumerate(marked):
+            at = np.zeros((len(tokens), 2 * size))  # positions × signed vocabulary
+            for position, (stem_, negated) in enumerate(tokens):
+                offset = size if negated else 0
+                at[position, offset : offset + size] = matches[answer_position[stem_]]
+            found[row] = at.max(axis=0)
+            if len(index.pairs):
+                # within[p]: the signed words seen within PAIR_WINDOW positions of p.
+                cumulative = np.vstack([np.zeros((1, 2 * size)), np.cumsum(at, axis=0)])
+                positions = np.arange(len(tokens))
+                lo = np.clip(positions - PAIR_WINDOW, 0, len(tokens))
+                hi = np.clip(positions + PAIR_WINDOW + 1, 0, len(tokens))
+                within = (cumulative[hi] - cumulative[lo]) > 0
+                together = (at.T @ within) > 0
+                near[row] = together[index.pairs[:, 0], index.pairs[:, 1]]
+        coverage = found @ index.coverage_weights.T
         anchored = (found @ index.anchors.T.astype(float)) > 0
-        return np.where(anchored, coverage, coverage * self.anchor_penalty)
+        coverage = np.where(anchored, coverage, coverage * self.anchor_penalty)
+        pair_share = near @ index.pair_weights.T
+        single = index.pair_weights.sum(axis=1) == 0  # one-word phrasings have no pairs
+        pair_share[:, single] = coverage[:, single]
+        unsigned_found = np.maximum(found[:, :size], found[:, size:])
+        unsigned_weights = index.coverage_weights[:, :size] + index.coverage_weights[:, size:]
+        unsigned = unsigned_found @ unsigned_weights.T
+        signed_plain = found @ index.coverage_weights.T
+        agreement = np.divide(
+            signed_plain, unsigned, out=np.ones_like(unsigned), where=unsigned > 0
+        )
+        return coverage, np.asarray(pair_share), np.clip(agreement, 0.0, 1.0)
 
     def _restates_question(self, unit: Unit, index: _QuestionIndex) -> bool:
         """A unit that repeats the question's own text earns nothing."""

@@ -53,7 +53,10 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9*])|(?<=[.!?])(?=[A-Z]
 # Clause boundaries that change what a negation or a claim is about.
 _CLAUSE_BREAK = re.compile(
     r"\s*;\s*|\s+-\s+|,?\s+(?=(?:but|whereas|however|although|though|while|yet|unlike|"
-    r"instead|rather than)\b)|,\s+(?=not\b)",
+    r"instead|rather than)\b)|,\s+(?=not\b)"
+    # inline enumerations: "three ways: 1) A, 2) B and 3) C", "(a) ... (b) ...", "firstly, ..."
+    r"|[:,;]?\s*(?:\band\s+)?\(?\b(?:\d|[a-e]|i{1,3}|iv)\)\s+"
+    r"|[:,;]\s*(?:and\s+)?(?=(?:first|second|third|finally|lastly)(?:ly)?\b)",
     re.IGNORECASE,
 )
 
@@ -144,7 +147,39 @@ _CONTRACTIONS = [
     ),
 ]
 _TOKEN = re.compile(r"[a-z0-9]+")
-_CANONICAL = {"ok": "okay", "0": "zero", "1": "one", "2": "two", "3": "three", "fine": "okay"}
+_CANONICAL = {
+    "ok": "okay",
+    "0": "zero",
+    "1": "one",
+    "2": "two",
+    "3": "three",
+    "fine": "okay",
+    # comparatives the suffix stripper does not undo
+    "faster": "fast",
+    "quicker": "fast",
+    "slower": "slow",
+    "smaller": "small",
+    "bigger": "large",
+    "larger": "large",
+    "longer": "long",
+    "higher": "high",
+    "lower": "low",
+    "smoother": "smooth",
+    "cheaper": "cheap",
+    "simpler": "simple",
+    "easier": "easy",
+    # one word for one idea, whichever a student picks
+    "predictions": "inference",
+    "prediction": "inference",
+    "predicting": "inference",
+    "disabled": "off",
+    "deactivated": "off",
+    "inactive": "off",
+    "switched": "turned",
+    "zeros": "zero",
+    "zeroes": "zero",
+    "centred": "centered",
+}
 
 NEGATIONS = frozenset(
     {"not", "no", "never", "neither", "nor", "without", "none", "nothing", "cannot", "nobody"}
@@ -166,7 +201,7 @@ FUNCTION_WORDS = frozenset(
 
 
 def expand_contractions(text: str) -> str:
-    text = text.lower().replace("\u2019", "'")
+    text = text.lower().replace("\u2019", "'").replace("nonzero", "non zero")
     for pattern, replacement in _CONTRACTIONS:
         text = pattern.sub(replacement, text)
     return text
@@ -201,13 +236,66 @@ def stem(token: str) -> str:
 
 PARTICLES = frozenset({"yes", "no"})
 
+#: Verbs that deny what follows, like a "not": "avoids the dying ReLU problem" says what "does
+#: not have the dying ReLU problem" says. They mark scope and are not content words themselves.
+NEGATING_VERBS = frozenset(
+    """avoid avoids avoided avoiding prevent prevents prevented preventing eliminate eliminates
+    eliminated eliminating mitigate mitigates mitigated mitigating alleviate alleviates
+    alleviated alleviating overcome overcomes overcoming solve solves solved solving fix fixes
+    fixed fixing reduce reduces reduced reducing decrease decreases decreased decreasing
+    lack lacks lacking stop stops stopped""".split()
+)
+#: These negate what follows them ("without being stuck", "no impact on inference"), not the
+#: words before them ("ELU can output negative values without being stuck at 0").
+_FORWARD_NEGATIONS = frozenset({"no", "without", "none", "nothing", "nor", "neither", "nobody"})
+_SCOPE_TOKEN = re.compile(r"[a-z0-9]+|[,;:()!?.\[\]]")
+#: Words that open a new clause: a negation before them does not reach past them.
+_SCOPE_BOUNDARIES = frozenset(
+    """but because since although though whereas while which and so yet as when if unlike
+    however instead""".split()
+)
+
+
+def marked_content_tokens(text: str) -> list[tuple[str, bool]]:
+    """Content tokens, each with whether a negation governs it. "not", "never" and negating
+    verbs ("avoids", "reduces") govern every content word of their clause segment, before or
+    after them ("inference is not slowed" and "does not slow inference" mark the same words);
+    "no", "without" and the like govern the words after them. Segments end at punctuation and
+    at clause words ("but", "because", "and", ...). An opening Yes/No is the verdict token,
+    never negated."""
+    particle = leading_particle(text)
+    body = _LEADING_PARTICLE.sub("", text, count=1) if particle else text
+    body = _NON_NEGATING.sub(" ", expand_contractions(body))
+    marked: list[tuple[str, bool]] = [(particle, False)] if particle else []
+    segment: list[tuple[str, bool]] = []  # (token, after a forward-only cue)
+    negated = False
+    forward = False
+
+    def flush() -> None:
+        nonlocal negated, forward
+        marked.extend((stem(t), negated or after) for t, after in segment)
+        segment.clear()
+        negated = forward = False
+
+    for raw in _SCOPE_TOKEN.findall(body):
+        if not raw[0].isalnum() or raw in _SCOPE_BOUNDARIES:
+            flush()
+            continue
+        token = _CANONICAL.get(raw, raw)
+        if token in _FORWARD_NEGATIONS:
+            forward = True
+        elif token in NEGATIONS or token in NEGATING_VERBS:
+            negated = True
+        elif token not in FUNCTION_WORDS:
+            segment.append((token, forward))
+    flush()
+    return marked
+
 
 def content_tokens(text: str) -> list[str]:
     """Stemmed tokens that carry meaning: no function words, no negation cues. An opening
     'Yes'/'No' is kept as a token: it is the verdict a yes/no question asks for."""
-    tokens = [stem(t) for t in tokenize(text) if t not in FUNCTION_WORDS and t not in NEGATIONS]
-    particle = leading_particle(text)
-    return [particle, *tokens] if particle else tokens
+    return [token for token, _ in marked_content_tokens(text)]
 
 
 # --- polarity ------------------------------------------------------------------------------

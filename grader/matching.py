@@ -34,6 +34,7 @@ from grader.text import (
     Unit,
     content_tokens,
     is_sentence_like,
+    leading_particle,
     marked_content_tokens,
     normalize_text,
     split_sentences,
@@ -110,7 +111,7 @@ class RubricMatcher:
         *,
         feature_weights: tuple[float, float, float, float] = (0.45, 0.25, 0.15, 0.15),
         token_cutoff: float = 0.85,
-        anchor_penalty: float = 0.5,
+        anchor_penalty: float = 0.3,
         restatement_cutoff: float = 0.9,
     ) -> None:
         self.feature_weights = feature_weights
@@ -129,6 +130,9 @@ class RubricMatcher:
         ).fit(corpus)
         self.stem_idf_ = _stem_idf(rubric)
         self.questions_ = {q.id: self._index_question(q) for q in rubric.questions}
+        self.strict_questions_ = {
+            q.id: self._index_question(q, whole_clause=True) for q in rubric.questions
+        }
         self.rubric_id_ = rubric.id
         return self
 
@@ -167,23 +171,40 @@ class RubricMatcher:
     def similarity(self, units: list[Unit], index: _QuestionIndex) -> np.ndarray:
         """units × phrasings: the blend of the features, in [0, 1]."""
         weights = np.asarray(self.feature_weights, dtype=float)
-        blended = self.features(units, index) @ (weights / weights.sum())
+        features = self.features(units, index)
+        blended = features[..., :4] @ (weights / weights.sum())
+        blended = np.where(features[..., 4] > 0, blended, blended * self.anchor_penalty)
         similarity: np.ndarray = np.clip(blended, 0.0, 1.0)
         return similarity
 
     def features(self, units: list[Unit], index: _QuestionIndex) -> np.ndarray:
-        """units × phrasings × [word coverage, word-pair proximity, word TF-IDF, char TF-IDF]."""
+        """units × phrasings × [word coverage, word-pair proximity, word TF-IDF, char TF-IDF,
+        anchored (1 when the unit has one of the phrasing's anchor words, with its polarity)]."""
         texts = [u.text.lower() for u in units]
-        coverage, pairs, agreement = self._word_features(units, index)
+        coverage, pairs, agreement, anchored = self._word_features(units, index)
+        if any(p.is_misconception for p in index.phrasings):
+            # A claim must hold under both readings of a negation's scope: "quantization is not
+            # a sparsity method" does not name quantization as a way to sparsity.
+            strict_index = self.strict_questions_[index.question.id]
+            strict = self._word_features(units, strict_index, whole_clause=True)
+            claims = np.array([p.is_misconception for p in index.phrasings])
+            coverage = np.where(claims, np.minimum(coverage, strict[0]), coverage)
+            pairs = np.where(claims, np.minimum(pairs, strict[1]), pairs)
+            agreement = np.where(claims, np.minimum(agreement, strict[2]), agreement)
+            anchored = np.where(claims, anchored & strict[3], anchored)
         word = (self.word_vectorizer_.transform(texts) @ index.word_matrix.T).toarray()
         char = (self.char_vectorizer_.transform(texts) @ index.char_matrix.T).toarray()
-        return np.stack([coverage, pairs, word * agreement, char * agreement], axis=-1)
+        return np.stack(
+            [coverage, pairs, word * agreement, char * agreement, anchored.astype(float)], axis=-1
+        )
 
     # --- internals -----------------------------------------------------------------------
 
-    def _index_question(self, question: Question) -> _QuestionIndex:
+    def _index_question(self, question: Question, *, whole_clause: bool = False) -> _QuestionIndex:
         phrasings = [
-            _Phrasing(item.id, is_misconception, p, marked_content_tokens(p))
+            _Phrasing(
+                item.id, is_misconception, p, marked_content_tokens(p, whole_clause=whole_clause)
+            )
             for is_misconception, items in (
                 (False, question.key_points),
                 (True, question.misconceptions),
@@ -256,23 +277,24 @@ class RubricMatcher:
         )
 
     def _word_features(
-        self, units: list[Unit], index: _QuestionIndex
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Three units × phrasings arrays over the signed vocabulary:
+        self, units: list[Unit], index: _QuestionIndex, *, whole_clause: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Four units × phrasings arrays over the signed vocabulary:
 
         * coverage: the weighted share of the phrasing's words the unit contains with the same
-          polarity (halved when none of its anchors is there);
+          polarity;
         * pairs: the share of the phrasing's neighbouring word pairs that stand near each other
           in the unit (a claim is about how words relate, not only which words appear);
         * agreement: coverage with polarity divided by coverage without it (1 when no word is
-          shared), which discounts the polarity-blind TF-IDF features.
+          shared), which discounts the polarity-blind TF-IDF features;
+        * anchored: whether the unit has one of the phrasing's anchor words, with its polarity.
         """
-        marked = [marked_content_tokens(u.text) for u in units]
+        marked = [marked_content_tokens(u.text, whole_clause=whole_clause) for u in units]
         answer_stems = sorted({stem_ for tokens in marked for stem_, _ in tokens})
         shape = (len(units), len(index.phrasings))
         size = len(index.vocabulary)
         if not answer_stems or not size:
-            return np.zeros(shape), np.zeros(shape), np.ones(shape)
+            return np.zeros(shape), np.zeros(shape), np.ones(shape), np.zeros(shape, dtype=bool)
         scores = process.cdist(
             answer_stems,
             index.vocabulary,
@@ -308,21 +330,20 @@ class RubricMatcher:
                 near[row] = together[index.pairs[:, 0], index.pairs[:, 1]]
         coverage = found @ index.coverage_weights.T
         anchored = (found @ index.anchors.T.astype(float)) > 0
-        coverage = np.where(anchored, coverage, coverage * self.anchor_penalty)
         pair_share = near @ index.pair_weights.T
         single = index.pair_weights.sum(axis=1) == 0  # one-word phrasings have no pairs
         pair_share[:, single] = coverage[:, single]
         unsigned_found = np.maximum(found[:, :size], found[:, size:])
         unsigned_weights = index.coverage_weights[:, :size] + index.coverage_weights[:, size:]
         unsigned = unsigned_found @ unsigned_weights.T
-        signed_plain = found @ index.coverage_weights.T
-        agreement = np.divide(
-            signed_plain, unsigned, out=np.ones_like(unsigned), where=unsigned > 0
-        )
-        return coverage, np.asarray(pair_share), np.clip(agreement, 0.0, 1.0)
+        agreement = np.divide(coverage, unsigned, out=np.ones_like(unsigned), where=unsigned > 0)
+        return coverage, np.asarray(pair_share), np.clip(agreement, 0.0, 1.0), anchored
 
     def _restates_question(self, unit: Unit, index: _QuestionIndex) -> bool:
-        """A unit that repeats the question's own text earns nothing."""
+        """A unit that repeats the question's own text earns nothing. One that opens with a
+        verdict ("Yes, it is okay to ...") answers the question while echoing it, and counts."""
+        if leading_particle(unit.text):
+            return False
         text = unit.text.lower().strip()
         cutoff = self.restatement_cutoff * 100
         for sentence in index.question_sentences:

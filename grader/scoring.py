@@ -20,9 +20,9 @@ class ScoringPolicy(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    credit_low: float = Field(0.14, ge=0, le=1, description="Similarity that earns no credit.")
-    credit_high: float = Field(0.34, ge=0, le=1, description="Similarity that earns full credit.")
-    misconception_threshold: float = Field(0.6, ge=0, le=1)
+    credit_low: float = Field(0.30, ge=0, le=1, description="Similarity that earns no credit.")
+    credit_high: float = Field(0.50, ge=0, le=1, description="Similarity that earns full credit.")
+    misconception_threshold: float = Field(0.67, ge=0, le=1)
     review_margin: float = Field(
         0.05, ge=0, le=1, description="Evidence this close to a threshold is sent to review."
     )

@@ -76,6 +76,7 @@ def test_near_threshold_needs_review(mini) -> None:
     assert result.needs_review and result.confidence < 0.5
 
 
+@settings(deadline=None)
 @given(
     st.dictionaries(
         st.sampled_from(["q1.inference", "q1.training", "q1.mc", "q1.m.slows_inference"]),

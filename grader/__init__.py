@@ -5,6 +5,7 @@ from grader.grading import Grader, grade_folder, grade_paths
 from grader.loading import load_rubric, load_submission, parse_rubric
 from grader.matching import AnswerMatch, ItemMatch, RubricMatcher
 from grader.models import (
+    Calibration,
     Evidence,
     KeyPoint,
     KeyPointResult,
@@ -14,15 +15,17 @@ from grader.models import (
     QuestionResult,
     Report,
     Rubric,
+    ScoringPolicy,
     Submission,
     SubmissionResult,
 )
-from grader.scoring import ScoringPolicy, score_question
+from grader.scoring import score_question
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AnswerMatch",
+    "Calibration",
     "Evidence",
     "Grader",
     "GraderError",

@@ -14,8 +14,21 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from grader import __version__
+from grader.calibration import (
+    calibrated_grader,
+    calibration_path,
+    cross_validate,
+    fit_calibration,
+    load_grader,
+)
 from grader.errors import GraderError, UsageError
-from grader.evaluation import Evaluation, check_gold_ids, evaluate_folder, load_gold
+from grader.evaluation import (
+    Evaluation,
+    check_gold_ids,
+    evaluate_submissions,
+    load_gold,
+    load_labelled,
+)
 from grader.grading import Grader, grade_folder
 from grader.linting import lint_rubric
 from grader.loading import (
@@ -26,7 +39,7 @@ from grader.loading import (
     rubric_json_schema,
 )
 from grader.models import Report, Rubric, SubmissionResult
-from grader.report import format_number, submission_to_dict, write_reports
+from grader.report import format_number, submission_to_dict, write_atomic, write_reports
 
 app = typer.Typer(
     help="Grade free-text answers against a rubric of key points and misconceptions.",
@@ -60,6 +73,24 @@ def _resolve_rubric(path: Path | None) -> tuple[Path, Rubric]:
     return rubric_path, load_rubric(rubric_path)
 
 
+def _resolve_grader(
+    path: Path | None, no_calibration: bool, quiet: bool = False
+) -> tuple[Rubric, Grader]:
+    """The rubric and its grader, calibrated when a calibration file lies beside the rubric."""
+    rubric_path = path if path is not None else find_rubric(Path("rubrics"))
+    rubric, grader, notes = load_grader(rubric_path, use_calibration=not no_calibration)
+    if not quiet:
+        for note in notes:
+            err.print(note, markup=False)
+    return rubric, grader
+
+
+NoCalibrationOption = Annotated[
+    bool,
+    typer.Option("--no-calibration", help="Ignore the calibration file beside the rubric."),
+]
+
+
 def _version_callback(value: bool) -> None:
     if value:
         out.print(f"grader {__version__}")
@@ -91,6 +122,7 @@ def grade(
         int, typer.Option("--max-bytes", help="Largest submission file read, in bytes.", min=1)
     ] = DEFAULT_MAX_BYTES,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    no_calibration: NoCalibrationOption = False,
 ) -> None:
     """Grade every file in SUBMISSIONS into OUT/report.json and OUT/grades.csv.
 
@@ -100,12 +132,14 @@ def grade(
     2 bad usage or a bad rubric.
     """
     try:
-        _, loaded = _resolve_rubric(rubric)
+        loaded, grader = _resolve_grader(rubric, no_calibration, quiet)
         paths = list(iter_submission_files(submissions))
         if not paths:
             raise UsageError(f"{submissions}: no submission files found")
         with _progress(len(paths), quiet) as advance:
-            report = grade_folder(loaded, submissions, max_bytes=max_bytes, on_progress=advance)
+            report = grade_folder(
+                loaded, submissions, grader=grader, max_bytes=max_bytes, on_progress=advance
+            )
         written = write_reports(report, loaded, out_dir)
     except GraderError as error:
         _fail(error)
@@ -121,16 +155,17 @@ def check(
     file: Annotated[Path, typer.Argument(help="Your answer file (.md or .txt).")],
     rubric: RubricOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    no_calibration: NoCalibrationOption = False,
 ) -> None:
     """Self-check one answer file before you submit it: score, hints, misconceptions.
 
     Example: grader check my_answers.md --rubric rubrics/dl_assignment_14.yaml
     """
     try:
-        _, loaded = _resolve_rubric(rubric)
+        loaded, grader = _resolve_grader(rubric, no_calibration, quiet=as_json)
         if not file.is_file():
             raise UsageError(f"{file}: no such file")
-        result = Grader(loaded).grade_file(file)
+        result = grader.grade_file(file)
     except GraderError as error:
         _fail(error)
     if as_json:
@@ -191,22 +226,84 @@ def eval_command(
     show: Annotated[
         int, typer.Option("--show", help="Disagreements to list (0: none, -1: all).")
     ] = -1,
+    cv: Annotated[
+        int | None,
+        typer.Option(
+            "--cv",
+            help="K-fold cross-validated calibration: fit on K-1 folds, score the rest.",
+            min=2,
+        ),
+    ] = None,
+    no_calibration: NoCalibrationOption = False,
 ) -> None:
     """Measure agreement with a TA's labels: key points, misconceptions, question scores.
 
-    Example: grader eval ../shared/data/dl14/submissions --rubric rubrics/dl_assignment_14.yaml --gold ../shared/data/dl14/gold_dev.json
+    Example: grader eval answers/ --rubric rubrics/dl_assignment_14.yaml --gold gold.json --cv 5
+
+    A key point counts as found at credit 0.5. With --cv K the labelled submissions are split
+    into K folds; each is graded with a calibration fitted on the others.
     """
     try:
-        _, loaded = _resolve_rubric(rubric)
+        loaded, grader = _resolve_grader(rubric, no_calibration or cv is not None, as_json)
         labels = load_gold(gold)
         check_gold_ids(labels, loaded, gold)
-        result = evaluate_folder(loaded, submissions, labels)
+        labelled = load_labelled(submissions, loaded, labels)
+        if cv is not None:
+            result = cross_validate(loaded, labelled, labels, cv)
+        else:
+            result = evaluate_submissions(loaded, labelled, labels, lambda _: grader)
     except GraderError as error:
         _fail(error)
     if as_json:
         sys.stdout.write(json.dumps(result.model_dump(mode="json"), indent=2) + "\n")
         return
     _print_evaluation(result, show)
+
+
+@app.command()
+def calibrate(
+    submissions: Annotated[Path, typer.Argument(help="Folder of labelled submissions.")],
+    gold: Annotated[Path, typer.Option("--gold", "-g", help="Gold labels: JSON or CSV.")],
+    rubric: RubricOption = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Where to write it. Default: beside the rubric."),
+    ] = None,
+) -> None:
+    """Learn the feature blend and thresholds that best reproduce a TA's labels.
+
+    Example: grader calibrate answers/ --rubric rubrics/dl_assignment_14.yaml --gold gold.json
+
+    Writes RUBRIC.calibration.json beside the rubric; grade, check and eval use it from then on
+    (--no-calibration ignores it). Check how well it generalises with `grader eval --cv K`.
+    """
+    try:
+        rubric_path = rubric if rubric is not None else find_rubric(Path("rubrics"))
+        loaded = load_rubric(rubric_path)
+        labels = load_gold(gold)
+        check_gold_ids(labels, loaded, gold)
+        labelled = load_labelled(submissions, loaded, labels)
+        calibration = fit_calibration(loaded, labelled, labels)
+        target = output or calibration_path(rubric_path)
+        write_atomic(target, calibration.model_dump_json(indent=2) + "\n")
+        grader = calibrated_grader(loaded, calibration)
+        fitted = evaluate_submissions(loaded, labelled, labels, lambda _: grader)
+    except GraderError as error:
+        _fail(error)
+    policy = calibration.policy
+    out.print(
+        f"wrote {target}: weights {', '.join(f'{w:.2f}' for w in calibration.feature_weights)} "
+        f"(coverage, pairs, word tf-idf, char tf-idf); key point found at "
+        f"{policy.credit_threshold:.2f}, misconception at {policy.misconception_threshold:.2f}",
+        markup=False,
+    )
+    out.print(
+        f"on the {calibration.submissions} labelled submissions: key-point F1 "
+        f"{fitted.key_points.f1:.3f} kappa {fitted.key_points.kappa:.3f}; misconception P "
+        f"{fitted.misconceptions.precision:.3f} R {fitted.misconceptions.recall:.3f}; QWK "
+        f"{fitted.questions.qwk:.3f}. Estimate generalisation with `grader eval --cv K`.",
+        markup=False,
+    )
 
 
 # --- rendering ---------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from grader.errors import UsageError
 from grader.grading import Grader
 from grader.loading import iter_submission_files, load_submission
 from grader.matching import AnswerMatch, ItemMatch
-from grader.models import Question, Report, Rubric, RubricRef
+from grader.models import Question, Report, Rubric, RubricRef, Submission
 
 #: A key point counts as found when its credit reaches this (the issue's contract).
 FOUND_CREDIT = 0.5
@@ -383,19 +383,32 @@ def folds(ids: Iterable[str], k: int) -> list[list[str]]:
     return [ordered[i::k] for i in range(k)]
 
 
-def evaluate_folder(
-    rubric: Rubric, folder: Path, gold: GoldLabels, *, grader: Grader | None = None
-) -> Evaluation:
-    """Grade the labelled submissions in `folder` and compare them with `gold`."""
-    grader = grader or Grader(rubric)
+def load_labelled(folder: Path, rubric: Rubric, gold: GoldLabels) -> list[Submission]:
+    """The submissions in `folder` that have gold labels, parsed, in id order."""
     paths = [p for p in iter_submission_files(folder) if p.stem in gold]
     if not paths:
         raise UsageError(f"{folder}: none of the labelled submissions ({len(gold)}) is there")
-    submissions = [load_submission(p, rubric) for p in paths]
-    matches = {s.id: grader.match_submission(s) for s in submissions if s.error is None}
+    return sorted((load_submission(p, rubric) for p in paths), key=lambda s: s.id)
+
+
+def evaluate_submissions(
+    rubric: Rubric,
+    submissions: Sequence[Submission],
+    gold: GoldLabels,
+    grader_for: Callable[[Submission], Grader],
+) -> Evaluation:
+    """Grade each submission with the grader `grader_for` picks (one for all, or one per
+    cross-validation fold) and compare with `gold`."""
+    results = []
+    matches: dict[str, dict[str, AnswerMatch | None]] = {}
+    for submission in submissions:
+        grader = grader_for(submission)
+        results.append(grader.grade_submission(submission))
+        if submission.error is None:
+            matches[submission.id] = grader.match_submission(submission)
     report = Report(
         rubric=RubricRef(id=rubric.id, title=rubric.title),
         max_score=rubric.max_score,
-        submissions=sorted((grader.grade_submission(s) for s in submissions), key=lambda r: r.id),
+        submissions=sorted(results, key=lambda r: r.id),
     )
     return evaluate(report, rubric, gold, lambda s, q: matches.get(s, {}).get(q))

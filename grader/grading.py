@@ -7,8 +7,8 @@ from pathlib import Path
 
 from grader.loading import DEFAULT_MAX_BYTES, iter_submission_files, load_submission
 from grader.matching import AnswerMatch, RubricMatcher
-from grader.models import Report, Rubric, RubricRef, Submission, SubmissionResult
-from grader.scoring import DEFAULT_POLICY, ScoringPolicy, score_question
+from grader.models import Report, Rubric, RubricRef, ScoringPolicy, Submission, SubmissionResult
+from grader.scoring import DEFAULT_POLICY, score_question
 
 #: Answers longer than this are cut before matching, so one pasted book cannot stall a batch.
 MAX_ANSWER_CHARS = 20_000

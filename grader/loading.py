@@ -12,7 +12,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from grader.errors import RubricError, SubmissionError, UsageError
-from grader.models import KeyPoint, Misconception, Question, Rubric, Submission
+from grader.models import Calibration, KeyPoint, Misconception, Question, Rubric, Submission
 from grader.parsing import split_answers
 from grader.text import normalize_text
 
@@ -215,6 +215,23 @@ def _reject_duplicate_keys(node: yaml.Node | None, path: Path | str) -> None:
     elif isinstance(node, yaml.SequenceNode):
         for item in node.value:
             _reject_duplicate_keys(item, path)
+
+
+# --- calibration -----------------------------------------------------------------------------
+
+
+def load_calibration(path: Path) -> Calibration:
+    """Read a calibration file written by `grader calibrate`."""
+    try:
+        return Calibration.model_validate_json(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the calibration ({exc.strerror or exc})") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = _format_location(tuple(first["loc"])) or "file"
+        raise UsageError(
+            f"{path}: {where}: {first['msg']}; re-create it with `grader calibrate`"
+        ) from None
 
 
 # --- submissions ---------------------------------------------------------------------------

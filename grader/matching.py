@@ -41,6 +41,8 @@ from grader.text import (
     split_units,
 )
 
+FEATURE_NAMES = ("coverage", "pairs", "word_tfidf", "char_tfidf", "anchored")
+
 #: Two words count as related when at most this many content words apart (measured on the
 #: DL_Assignment_14 dev labels: 2 missed relations across list items, 4 let unrelated claims
 #: in long sentences match).
@@ -57,6 +59,7 @@ class ItemMatch:
     similarity: float
     evidence: str | None = None
     phrasing: str | None = None
+    features: tuple[float, ...] = ()  # FEATURE_NAMES of the best unit, for calibration
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,9 @@ class RubricMatcher:
         token_cutoff: float = 0.85,
         anchor_penalty: float = 0.3,
         restatement_cutoff: float = 0.9,
+        claim_margin: float = 0.05,
     ) -> None:
+        self.claim_margin = claim_margin
         self.feature_weights = feature_weights
         self.token_cutoff = token_cutoff
         self.anchor_penalty = anchor_penalty
@@ -147,7 +152,16 @@ class RubricMatcher:
         if not kept or not index.phrasings:
             return AnswerMatch(question_id, empty_kp, empty_mc, len(units), restated)
         candidates = kept
-        similarity = self.similarity(candidates, index)  # units × phrasings
+        features = self.features(candidates, index)
+        similarity = self.blend(features)  # units × phrasings
+        claims = np.array([p.is_misconception for p in index.phrasings])
+        if claims.any() and (~claims).any():
+            # Items compete for a sentence: one that states a key point clearly better than it
+            # states a misconception is not making that claim ("MC Dropout keeps dropout on at
+            # inference" is about MC Dropout, not the claim that dropout slows inference).
+            best_key_point = similarity[:, ~claims].max(axis=1, keepdims=True)
+            outclassed = best_key_point - similarity >= self.claim_margin
+            similarity = np.where(claims[None, :] & outclassed, 0.0, similarity)
         best_kp, best_mc = dict(empty_kp), dict(empty_mc)
         for column, phrasing in enumerate(index.phrasings):
             row = int(np.argmax(similarity[:, column]))
@@ -155,7 +169,11 @@ class RubricMatcher:
             target = best_mc if phrasing.is_misconception else best_kp
             if value > target[phrasing.item_id].similarity:
                 target[phrasing.item_id] = ItemMatch(
-                    phrasing.item_id, round(value, 6), candidates[row].text, phrasing.text
+                    phrasing.item_id,
+                    round(value, 6),
+                    candidates[row].text,
+                    phrasing.text,
+                    tuple(round(float(f), 6) for f in features[row, column]),
                 )
         best_per_unit = similarity[: len(kept)].max(axis=1)
         return AnswerMatch(
@@ -168,10 +186,10 @@ class RubricMatcher:
             off_topic_share=float(np.mean(best_per_unit < OFF_TOPIC_SIMILARITY)),
         )
 
-    def similarity(self, units: list[Unit], index: _QuestionIndex) -> np.ndarray:
-        """units × phrasings: the blend of the features, in [0, 1]."""
+    def blend(self, features: np.ndarray) -> np.ndarray:
+        """Features (… × FEATURE_NAMES) → similarity in [0, 1]: the weighted mean of the first
+        four, scaled down by `anchor_penalty` where no anchor word is present."""
         weights = np.asarray(self.feature_weights, dtype=float)
-        features = self.features(units, index)
         blended = features[..., :4] @ (weights / weights.sum())
         blended = np.where(features[..., 4] > 0, blended, blended * self.anchor_penalty)
         similarity: np.ndarray = np.clip(blended, 0.0, 1.0)

@@ -125,6 +125,40 @@ class Rubric(_UserModel):
         return self
 
 
+class ScoringPolicy(_UserModel):
+    """Thresholds that turn similarities into decisions. Defaults were tuned on the
+    DL_Assignment_14 dev labels (see docs/accuracy.md); a calibration file can replace them."""
+
+    credit_low: float = Field(0.30, ge=0, le=1, description="Similarity that earns no credit.")
+    credit_high: float = Field(0.50, ge=0, le=1, description="Similarity that earns full credit.")
+    misconception_threshold: float = Field(0.65, ge=0, le=1)
+    # 0.08: on the DL_Assignment_14 dev labels a third of the answers are flagged and they hold
+    # about 70% of the disagreements with the TA (0.05: 23% flagged, 41% caught).
+    review_margin: float = Field(
+        0.08, ge=0, le=1, description="Evidence this close to a threshold is sent to review."
+    )
+    keyword_list_cap: float = Field(
+        1 / 3, ge=0, le=1, description="Share of a question's points a bare keyword list can earn."
+    )
+    off_topic_share: float = Field(0.8, ge=0, le=1)
+
+    @property
+    def credit_threshold(self) -> float:
+        """The similarity at which a key point counts as found (credit 0.5)."""
+        return (self.credit_low + self.credit_high) / 2
+
+
+class Calibration(_UserModel):
+    """What `grader calibrate` writes beside the rubric; `grade`, `check` and `eval` read it."""
+
+    rubric_id: str
+    rubric_fingerprint: str = Field(description="sha256 of the rubric content it was fitted on.")
+    feature_weights: tuple[float, float, float, float]
+    policy: ScoringPolicy
+    submissions: int = Field(ge=0, description="Labelled submissions it was fitted on.")
+    answers: int = Field(ge=0)
+
+
 # --- what the library reads from submission files ---------------------------------------------
 
 

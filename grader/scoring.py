@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from grader.matching import AnswerMatch, ItemMatch
 from grader.models import (
     Evidence,
@@ -11,31 +9,8 @@ from grader.models import (
     MisconceptionResult,
     Question,
     QuestionResult,
+    ScoringPolicy,
 )
-
-
-class ScoringPolicy(BaseModel):
-    """Thresholds that turn similarities into decisions. Defaults were tuned on the
-    DL_Assignment_14 dev labels (see docs/accuracy.md); a calibration file can replace them."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    credit_low: float = Field(0.30, ge=0, le=1, description="Similarity that earns no credit.")
-    credit_high: float = Field(0.50, ge=0, le=1, description="Similarity that earns full credit.")
-    misconception_threshold: float = Field(0.67, ge=0, le=1)
-    review_margin: float = Field(
-        0.05, ge=0, le=1, description="Evidence this close to a threshold is sent to review."
-    )
-    keyword_list_cap: float = Field(
-        1 / 3, ge=0, le=1, description="Share of a question's points a bare keyword list can earn."
-    )
-    off_topic_share: float = Field(0.8, ge=0, le=1)
-
-    @property
-    def credit_threshold(self) -> float:
-        """The similarity at which a key point counts as found (credit 0.5)."""
-        return (self.credit_low + self.credit_high) / 2
-
 
 DEFAULT_POLICY = ScoringPolicy()
 

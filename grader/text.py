@@ -54,6 +54,8 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9*])|(?<=[.!?])(?=[A-Z]
 _CLAUSE_BREAK = re.compile(
     r"\s*;\s*|\s+-\s+|,?\s+(?=(?:but|whereas|however|although|though|while|yet|unlike|"
     r"instead|rather than)\b)|,\s+(?=not\b)"
+    # "X slows training and it also slows inference": a second claim with its own subject
+    r"|,?\s+and\s+(?=(?:it|they|this|that|these|those|we|you)\b)"
     # inline enumerations: "three ways: 1) A, 2) B and 3) C", "(a) ... (b) ...", "firstly, ..."
     r"|[:,;]?\s*(?:\band\s+)?\(?\b(?:\d|[a-e]|i{1,3}|iv)\)\s+"
     r"|[:,;]\s*(?:and\s+)?(?=(?:first|second|third|finally|lastly)(?:ly)?\b)",
@@ -114,9 +116,33 @@ def split_sentences(block: str) -> list[str]:
 
 
 def split_clauses(sentence: str) -> list[str]:
-    """Clauses of a sentence, cut where a contrast or a new claim begins."""
+    """Clauses of a sentence, cut where a contrast or a new claim begins. A later clause that
+    opens with "it"/"they" gets the sentence's subject back ("Dropout slows training, but it
+    does not slow inference" → "... dropout does not slow inference"), so it can stand alone."""
     parts = [p.strip(" ,") for p in _CLAUSE_BREAK.split(sentence)]
-    return [p for p in parts if len(tokenize(p)) >= 1]
+    parts = [p for p in parts if len(tokenize(p)) >= 1]
+    subject = _subject_of(parts[0]) if parts else None
+    if subject:
+        parts = [parts[0], *(_PRONOUN.sub(subject + " ", p, count=1) for p in parts[1:])]
+    return parts
+
+
+_PRONOUN = re.compile(
+    r"^(?:(?:but|and|however|yet|so|while|whereas)\s+)?(?:it|they)\s+", re.IGNORECASE
+)
+_VERB_LIKE = frozenset(
+    """is are was were be can could will would should may might must do does did has have had
+    slows slow makes make helps help causes cause leads lead gives give takes take uses use""".split()
+)
+
+
+def _subject_of(clause: str) -> str | None:
+    """The words before the first verb-like word, when that is a short noun phrase."""
+    words = clause.split()
+    for index, word in enumerate(words[:5]):
+        if word.lower().strip(",.:;") in _VERB_LIKE:
+            return " ".join(words[:index]) if 0 < index <= 4 else None
+    return None
 
 
 def split_units(text: str) -> list[Unit]:

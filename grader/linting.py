@@ -6,10 +6,11 @@ from dataclasses import dataclass
 
 from grader.matching import phrasing_similarity
 from grader.models import Rubric
-from grader.text import content_tokens, is_negated
+from grader.text import content_tokens, marked_content_tokens
 
-#: Two phrasings of different items this similar will be confused by the matcher.
-NEAR_DUPLICATE = 0.9
+#: A phrasing this close to its own description is dropped as a pasted hint (the matcher cuts
+#: at 0.9 on characters; words in another order come out a little lower, hence 0.85).
+HINT_COPY = 0.85
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,17 @@ def lint_rubric(rubric: Rubric) -> list[LintWarning]:
                     )
                 )
             for pi, phrasing in enumerate(item.phrasings):
+                if (
+                    kind == "key_points"
+                    and phrasing_similarity(phrasing, item.description) >= HINT_COPY
+                ):
+                    warnings.append(
+                        LintWarning(
+                            f"{where}.phrasings[{pi}]",
+                            f"{phrasing!r} repeats the description, which students see as a hint; "
+                            "a pasted hint earns nothing, so reword one of them",
+                        )
+                    )
                 if not content_tokens(phrasing):
                     warnings.append(
                         LintWarning(
@@ -55,16 +67,13 @@ def lint_rubric(rubric: Rubric) -> list[LintWarning]:
                 _, _, second = items[b]
                 for pa in first.phrasings:
                     for pb in second.phrasings:
-                        if is_negated(pa) != is_negated(pb):
-                            continue  # opposite claims may share every word; polarity separates them
-                        similarity = phrasing_similarity(pa, pb)
-                        if similarity >= NEAR_DUPLICATE:
+                        if set(marked_content_tokens(pa)) == set(marked_content_tokens(pb)):
                             warnings.append(
                                 LintWarning(
                                     f"questions[{qi}]",
-                                    f"{first.id!r} phrasing {pa!r} is nearly identical to "
-                                    f"{second.id!r} phrasing {pb!r} ({similarity:.2f}); "
-                                    "the matcher cannot tell them apart",
+                                    f"{first.id!r} phrasing {pa!r} and {second.id!r} phrasing "
+                                    f"{pb!r} use the same words with the same polarity; the "
+                                    "matcher cannot tell them apart",
                                 )
                             )
     return warnings

@@ -71,6 +71,7 @@ class AnswerMatch:
     misconceptions: dict[str, ItemMatch]
     unit_count: int = 0
     restated_units: int = 0
+    pasted_hints: int = 0  # units that copy a rubric item's description (shown as hints)
     keyword_list: bool = False
     off_topic_share: float = 0.0
     contradictions: list[tuple[str, str]] = field(default_factory=list)
@@ -100,6 +101,7 @@ class _QuestionIndex:
     word_matrix: sparse.csr_matrix  # phrasings × word n-grams (L2-normalised)
     char_matrix: sparse.csr_matrix  # phrasings × char n-grams (L2-normalised)
     question_sentences: list[str]
+    hints: list[str]  # sentences of the item descriptions, lower-cased
 
 
 class RubricMatcher:
@@ -145,12 +147,26 @@ class RubricMatcher:
         """Best similarity and evidence per item of `question_id` in `answer`."""
         index = self.questions_[question_id]
         units = [u for u in split_units(normalize_text(answer)) if content_tokens(u.text)]
-        kept = [u for u in units if not self._restates_question(u, index)]
-        restated = len(units) - len(kept)
+        # A sentence that restates the question or copies a hint earns nothing, nor do its clauses.
+        sentences = [u for u in units if not u.is_clause]
+        restated_sentences = {u.sentence for u in sentences if self._restates_question(u, index)}
+        hint_sentences = {
+            u.sentence
+            for u in sentences
+            if u.sentence not in restated_sentences and self._copies_hint(u, index)
+        }
+        dropped = restated_sentences | hint_sentences
+        kept = [
+            u
+            for u in units
+            if u.sentence not in dropped and not (u.is_clause and self._restates_question(u, index))
+        ]
+        restated = len(restated_sentences)
+        hints = [u for u in sentences if u.sentence in hint_sentences]
         empty_kp = {kp.id: ItemMatch(kp.id, 0.0) for kp in index.question.key_points}
         empty_mc = {m.id: ItemMatch(m.id, 0.0) for m in index.question.misconceptions}
         if not kept or not index.phrasings:
-            return AnswerMatch(question_id, empty_kp, empty_mc, len(units), restated)
+            return AnswerMatch(question_id, empty_kp, empty_mc, len(units), restated, len(hints))
         candidates = kept
         features = self.features(candidates, index)
         similarity = self.blend(features)  # units × phrasings
@@ -182,6 +198,7 @@ class RubricMatcher:
             best_mc,
             unit_count=len(units),
             restated_units=restated,
+            pasted_hints=len(hints),
             keyword_list=not any(is_sentence_like(u.text) for u in kept),
             off_topic_share=float(np.mean(best_per_unit < OFF_TOPIC_SIMILARITY)),
         )
@@ -292,6 +309,14 @@ class RubricMatcher:
             word_matrix=self.word_vectorizer_.transform(texts) if texts else empty,
             char_matrix=self.char_vectorizer_.transform(texts) if texts else empty,
             question_sentences=[s.lower() for s in split_sentences(normalize_text(question.text))],
+            hints=[
+                sentence.lower()
+                for text in [
+                    *(kp.description for kp in question.key_points),
+                    *(m.feedback for m in question.misconceptions),
+                ]
+                for sentence in split_sentences(normalize_text(text))
+            ],
         )
 
     def _word_features(
@@ -356,6 +381,14 @@ class RubricMatcher:
         unsigned = unsigned_found @ unsigned_weights.T
         agreement = np.divide(coverage, unsigned, out=np.ones_like(unsigned), where=unsigned > 0)
         return coverage, np.asarray(pair_share), np.clip(agreement, 0.0, 1.0), anchored
+
+    def _copies_hint(self, unit: Unit, index: _QuestionIndex) -> bool:
+        """Key-point descriptions and misconception feedback are shown to students: pasting
+        them back earns nothing. (Phrasings are how students say things; these are the
+        rubric's own words to students.)"""
+        text = unit.text.lower().strip()
+        cutoff = self.restatement_cutoff * 100
+        return any(fuzz.ratio(text, hint) >= cutoff for hint in index.hints)
 
     def _restates_question(self, unit: Unit, index: _QuestionIndex) -> bool:
         """A unit that repeats the question's own text earns nothing. One that opens with a

@@ -57,6 +57,11 @@ class Question(_UserModel):
     id: Identifier
     text: NonEmptyText
     reference_answer: str | None = None
+    accepts_lists: bool = Field(
+        default=False,
+        description='Bare lists are proper answers here ("Name three ways..."): they are not '
+        "capped as keyword lists.",
+    )
     key_points: list[KeyPoint] = Field(default_factory=list)
     misconceptions: list[Misconception] = Field(default_factory=list)
 

@@ -44,22 +44,7 @@ def score_question(
             ],
             misconceptions=[],
         )
-    key_points: list[KeyPointResult] = []
     margins: list[float] = []
-    for kp in question.key_points:
-        item = match.key_points[kp.id]
-        credit = credit_for(item.similarity, policy)
-        points = 0.0 if kp.bonus else kp.weight * credit
-        key_points.append(
-            KeyPointResult(
-                id=kp.id,
-                credit=round(credit, 6),
-                points=round(points, 6),
-                bonus=kp.bonus,
-                evidence=_evidence(item) if credit > 0 else None,
-            )
-        )
-        margins.append(abs(item.similarity - policy.credit_threshold))
     flagged: list[MisconceptionResult] = []
     for misconception in question.misconceptions:
         item = match.misconceptions[misconception.id]
@@ -73,18 +58,45 @@ def score_question(
                     feedback=misconception.feedback,
                 )
             )
+    flagged_ids = {m.id for m in flagged}
+    # An answer that states a key point and a misconception that contradicts it has not shown
+    # which one it believes: the penalty offsets the credit, and a person should look.
+    contradicted = {
+        target: m.id
+        for m in question.misconceptions
+        if m.id in flagged_ids
+        for target in m.contradicts
+    }
+    reasons: list[str] = []
+    key_points: list[KeyPointResult] = []
+    for kp in question.key_points:
+        item = match.key_points[kp.id]
+        credit = credit_for(item.similarity, policy)
+        if credit >= 0.5 and kp.id in contradicted:
+            reasons.append(f"states both {kp.id} and {contradicted[kp.id]}, which contradicts it")
+        points = 0.0 if kp.bonus else kp.weight * credit
+        key_points.append(
+            KeyPointResult(
+                id=kp.id,
+                credit=round(credit, 6),
+                points=round(points, 6),
+                bonus=kp.bonus,
+                evidence=_evidence(item) if credit > 0 else None,
+            )
+        )
+        margins.append(abs(item.similarity - policy.credit_threshold))
     earned = sum(kp.points for kp in key_points)
     penalties = sum(m.penalty for m in flagged)
     score = min(max_score, max(0.0, earned - penalties))
-    reasons: list[str] = []
-    if match.keyword_list and score > max_score * policy.keyword_list_cap:
+    if (
+        match.keyword_list
+        and not question.accepts_lists
+        and score > max_score * policy.keyword_list_cap
+    ):
         score = max_score * policy.keyword_list_cap
         reasons.append("a list of keywords, not sentences: capped")
-    found = {kp.id for kp in key_points if kp.credit >= 0.5}
-    for misconception in question.misconceptions:
-        clash = found.intersection(misconception.contradicts)
-        if clash and any(m.id == misconception.id for m in flagged):
-            reasons.append(f"{misconception.id} contradicts {', '.join(sorted(clash))}")
+    if match.pasted_hints:
+        reasons.append("copies the rubric's hints rather than answering")
     if match.off_topic_share >= policy.off_topic_share and match.unit_count >= 3:
         reasons.append("mostly off-topic")
     closest = min(margins, default=1.0)

@@ -48,8 +48,14 @@ _LIST_MARKER = re.compile(r"^\s*(?:[-*+>]|\d{1,2}[.)]|[a-z][.)]|\(?[ivx]{1,4}\))
 _HEADING_MARKER = re.compile(r"^\s*#{1,6}\s*")
 _EMPHASIS = re.compile(r"(\*\*|__|\*|`)")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}")
-_ABBREVIATIONS = re.compile(r"\b(e\.g|i\.e|etc|vs|approx|fig|eq|cf|al)\.", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9*])|(?<=[.!?])(?=[A-Z][a-z])")
+_ABBREVIATIONS = re.compile(
+    r"\b(e\.g|i\.e|etc|vs|approx|fig|eq|cf|al|mr|ms|dr|resp|incl|w\.r\.t)\.(?=\s)", re.IGNORECASE
+)
+# A sentence ends at . ! ? before a space (abbreviations are protected first) or before a
+# capitalised word glued to it ("slow.Dropout").
+_SENTENCE_END = re.compile(
+    r"(?<=[a-z]{3}[.!?])\s+(?=[a-z]{3})|(?<=[.!?])\s+(?=[\"'(\[A-Z0-9*])|(?<=[.!?])(?=[A-Z][a-z])"
+)
 # Clause boundaries that change what a negation or a claim is about.
 _CLAUSE_BREAK = re.compile(
     r"\s*;\s*|\s+-\s+|,?\s+(?=(?:but|whereas|however|although|though|while|yet|unlike|"
@@ -335,7 +341,26 @@ def is_negated(text: str) -> bool:
     return any(t in NEGATIONS for t in _TOKEN.findall(body))
 
 
+_VERB_LIKE = frozenset(
+    """is are was were be been being am can could will would should shall may might must do
+    does did has have had make makes made cause causes caused lead leads help helps break breaks
+    slow slows keep keeps get gets take takes use uses used give gives need needs become becomes
+    allow allows avoid avoids prevent prevents learn learns converge converges reduce reduces
+    increase increases produce produces output outputs work works mean means let lets set sets
+    stay stays remain remains""".split()
+)
+_LIST_SEPARATOR = re.compile(r"[,;/|]|\band\b|\bor\b", re.IGNORECASE)
+
+
 def is_sentence_like(text: str) -> bool:
-    """A statement rather than a keyword: enough words, some of them function words."""
+    """A statement rather than a string of keywords: at least four words, a verb, and not a
+    run of three or more short comma-separated fragments without verbs ("symmetry, He init,
+    backprop")."""
     tokens = tokenize(text)
-    return len(tokens) >= 4 and sum(t in FUNCTION_WORDS for t in tokens) >= 1
+    if len(tokens) < 4 or not any(t in _VERB_LIKE for t in tokens):
+        return False
+    fragments = [tokenize(f) for f in _LIST_SEPARATOR.split(text)]
+    fragments = [f for f in fragments if f]
+    with_verb = sum(any(t in _VERB_LIKE for t in f) for f in fragments)
+    listed = len(fragments) >= 3 and all(len(f) <= 4 for f in fragments) and with_verb <= 1
+    return not listed

@@ -62,6 +62,14 @@ def test_keyword_list_is_capped(mini) -> None:
     assert result.needs_review
 
 
+def test_questions_that_ask_for_a_list_accept_one(mini) -> None:
+    q = mini.question("q1").model_copy(update={"accepts_lists": True})
+    result = score_question(
+        q, make_match(q, {"q1.inference": 1.0, "q1.training": 1.0}, keyword_list=True)
+    )
+    assert result.score == 3.0
+
+
 def test_contradiction_needs_review(mini) -> None:
     q = mini.question("q1")
     result = score_question(q, make_match(q, {"q1.inference": 1.0, "q1.m.slows_inference": 1.0}))

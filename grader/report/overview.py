@@ -203,7 +203,8 @@ def _coverage(rubric: Rubric, graded: list[SubmissionResult], stem_of: dict[int,
     parts.append("</tr><tr>")
     for _, kp_id in columns:
         short = kp_id.split(".", 1)[-1]
-        parts.append(f'<th title="{esc(kp_id)}">{esc(short)}</th>')
+        breakable = esc(short).replace("_", "_<wbr>")  # long ids wrap at their underscores
+        parts.append(f'<th title="{esc(kp_id)}">{breakable}</th>')
     parts.append("</tr></thead><tbody>")
     for s in graded:
         parts.append(f"<tr><th>{_link(stem_of[id(s)], s.id)}</th>")

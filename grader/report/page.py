@@ -58,8 +58,11 @@ ul.items > li { margin: 6px 0; }
 .pts { color: var(--muted); font-variant-numeric: tabular-nums; white-space: nowrap; }
 .question { border: 1px solid var(--line); border-radius: 8px; padding: 4px 16px 8px; margin: 16px 0; }
 .question h2 { border: 0; margin-top: 12px; }
-.heat td.cell { text-align: center; font-variant-numeric: tabular-nums; min-width: 40px;
+.heat td.cell { text-align: center; font-variant-numeric: tabular-nums; min-width: 36px;
   white-space: nowrap; }
+#heatmap thead th { font-size: 12px; }
+#heatmap thead tr + tr th { padding: 4px; }
+#heatmap tbody th { position: sticky; left: 0; background: var(--soft); }
 details { margin: 8px 0; }
 footer { margin-top: 40px; color: var(--muted); font-size: 13px; }
 @media print { .scroll { overflow: visible; } a { color: inherit; } }

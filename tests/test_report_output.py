@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from grader import Rubric, grade_folder
+from grader.errors import GraderError, UsageError
 from grader.report import write_reports
 from grader.report.output import STAGING_PREFIX, publish
 from grader.roster import load_roster
@@ -85,7 +86,7 @@ def test_a_failure_while_building_leaves_the_previous_reports_whole(
         return real_open(*args, **kwargs)
 
     monkeypatch.setattr("grader.report.output.open", failing_open, raising=False)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(GraderError, match=r"No space left.*previous reports there are unchanged"):
         write_reports(report, dl14, out, reveal=True)
     assert _tree(out) == before
     assert not [p for p in out.iterdir() if p.name.startswith(STAGING_PREFIX)]
@@ -97,3 +98,10 @@ def test_only_managed_names_can_be_published(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="only feedback/<file> may be nested"):
         publish(tmp_path, {"feedback/a/b.md": "x"})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_out_dir_that_is_a_file_is_a_usage_error(tmp_path: Path) -> None:
+    target = tmp_path / "reports"
+    target.write_text("not a folder\n")
+    with pytest.raises(UsageError, match="cannot write the reports there"):
+        publish(target, {"report.json": "{}"})

@@ -99,7 +99,15 @@ def check_roster_for(fmt: GradebookFormat, roster: Roster) -> None:
 def plain_gradebook(report: Report, rubric: Rubric) -> tuple[list[str], list[list[str]]]:
     """The plain gradebook: one row per submission, error rows included."""
     question_ids = [q.id for q in rubric.questions]
-    header = ["submission", "score", "max_score", *question_ids, "status", "needs_review", "error"]
+    header = [
+        "submission",
+        "score",
+        "max_score",
+        *(safe_cell(qid) for qid in question_ids),
+        "status",
+        "needs_review",
+        "error",
+    ]
     rows = []
     for s in report.submissions:
         per_question = {q.id: q.score for q in s.questions}

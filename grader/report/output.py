@@ -19,6 +19,8 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from grader.errors import GraderError, UsageError
+
 STAGING_PREFIX = ".grader-staging-"
 FEEDBACK_DIR = "feedback"
 #: Every top-level file any run may write; one that this run does not write is stale.
@@ -44,15 +46,33 @@ def publish(out_dir: Path, files: Mapping[str, str]) -> list[Path]:
             raise ValueError(f"{name!r} is not a managed report file")
         if "/" in name and (top != FEEDBACK_DIR or name.count("/") != 1 or "\\" in name):
             raise ValueError(f"{name!r}: only feedback/<file> may be nested")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out_dir, prefix=STAGING_PREFIX))
     try:
-        for name, content in files.items():
-            target = staging / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with open(target, "w", encoding="utf-8", newline="") as handle:
-                handle.write(content)
-        return _swap(staging, out_dir, files)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=out_dir, prefix=STAGING_PREFIX))
+    except OSError as exc:
+        raise UsageError(
+            f"{out_dir}: cannot write the reports there ({exc.strerror or exc}); "
+            "pass --out with a folder you can write to"
+        ) from None
+    try:
+        try:
+            for name, content in files.items():
+                target = staging / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with open(target, "w", encoding="utf-8", newline="") as handle:
+                    handle.write(content)
+        except OSError as exc:
+            raise GraderError(
+                f"{out_dir}: could not write the reports ({exc.strerror or exc}); "
+                "the previous reports there are unchanged"
+            ) from None
+        try:
+            return _swap(staging, out_dir, files)
+        except OSError as exc:
+            raise GraderError(
+                f"{out_dir}: could not move the new reports into place ({exc.strerror or exc}); "
+                "run again to replace every file"
+            ) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

@@ -52,7 +52,6 @@ class QuestionFeedback:
 
 
 def sort_feedback(question: Question, result: QuestionResult | None) -> QuestionFeedback:
-    by_id = {kp.id: kp for kp in question.key_points}
     found: list[tuple[KeyPoint, KeyPointResult]] = []
     strengths: list[tuple[KeyPoint, KeyPointResult]] = []
     missing: list[tuple[KeyPoint, KeyPointResult | None]] = []
@@ -63,7 +62,7 @@ def sort_feedback(question: Question, result: QuestionResult | None) -> Question
         if earned and kp_result is not None:
             (strengths if kp.bonus else found).append((kp, kp_result))
         elif not kp.bonus:
-            missing.append((by_id[kp.id], kp_result))
+            missing.append((kp, kp_result))
     misconceptions_by_id = {m.id: m for m in question.misconceptions}
     flagged = [
         (misconceptions_by_id[m.id], m)

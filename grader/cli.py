@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -39,7 +40,16 @@ from grader.loading import (
     rubric_json_schema,
 )
 from grader.models import Report, Rubric, SubmissionResult
-from grader.report import format_number, submission_to_dict, write_atomic, write_reports
+from grader.report import (
+    UNMATCHED_FILE,
+    Assignment,
+    check_gradebook,
+    format_number,
+    submission_to_dict,
+    write_atomic,
+    write_reports,
+)
+from grader.roster import Roster, load_roster, match_roster
 
 app = typer.Typer(
     help="Grade free-text answers against a rubric of key points and misconceptions.",
@@ -56,6 +66,14 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 #: Batches at least this long get a progress bar (on a terminal only).
 PROGRESS_MIN = 20
 EXIT_SOME_ERRORS = 3
+
+
+class GradebookChoice(str, Enum):
+    plain = "plain"
+    canvas = "canvas"
+    moodle = "moodle"
+    blackboard = "blackboard"
+
 
 RubricOption = Annotated[
     Path | None,
@@ -123,16 +141,51 @@ def grade(
     ] = DEFAULT_MAX_BYTES,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
     no_calibration: NoCalibrationOption = False,
+    gradebook: Annotated[
+        GradebookChoice,
+        typer.Option(
+            "--gradebook",
+            help="Also write OUT/gradebook_FORMAT.csv for an LMS import (needs --roster).",
+        ),
+    ] = GradebookChoice.plain,
+    roster: Annotated[
+        Path | None,
+        typer.Option(
+            "--roster",
+            help="CSV mapping submission ids to LMS students: submission, name, id, "
+            "sis_user_id, login_id, email, section.",
+        ),
+    ] = None,
+    assignment: Annotated[
+        str | None,
+        typer.Option("--assignment", help="Assignment name in the LMS. Default: rubric title."),
+    ] = None,
+    assignment_id: Annotated[
+        str | None,
+        typer.Option(
+            "--assignment-id", help="LMS column id (Canvas assignment id, Blackboard column id)."
+        ),
+    ] = None,
+    reveal: Annotated[
+        bool, typer.Option("--reveal", help="Show the reference answers in the feedback.")
+    ] = False,
 ) -> None:
-    """Grade every file in SUBMISSIONS into OUT/report.json and OUT/grades.csv.
+    """Grade every file in SUBMISSIONS into OUT/: report.json, grades.csv, feedback/ (one .md
+    and .html per student), overview.html and, with --gradebook, an LMS import file.
 
     Example: grader grade submissions/ --rubric rubrics/dl_assignment_14.yaml --out reports/
 
+    For Canvas: grader grade --gradebook canvas --roster roster.csv --assignment "DL 14"
+    --assignment-id 1234
+
     Exit codes: 0 all graded; 3 some submissions could not be graded (they have an error row);
-    2 bad usage or a bad rubric.
+    2 bad usage, a bad rubric or a bad roster.
     """
     try:
         loaded, grader = _resolve_grader(rubric, no_calibration, quiet)
+        loaded_roster = load_roster(roster) if roster is not None else None
+        target = Assignment(assignment or loaded.title, assignment_id)
+        check_gradebook(gradebook.value, loaded_roster, target)
         paths = list(iter_submission_files(submissions))
         if not paths:
             raise UsageError(f"{submissions}: no submission files found")
@@ -140,12 +193,22 @@ def grade(
             report = grade_folder(
                 loaded, submissions, grader=grader, max_bytes=max_bytes, on_progress=advance
             )
-        written = write_reports(report, loaded, out_dir)
+        written = write_reports(
+            report,
+            loaded,
+            out_dir,
+            gradebook=gradebook.value,
+            roster=loaded_roster,
+            assignment=target,
+            reveal=reveal,
+        )
     except GraderError as error:
         _fail(error)
     if not quiet:
         _print_summary(report, loaded)
-        out.print("wrote " + ", ".join(str(p) for p in written))
+        if loaded_roster is not None:
+            _print_roster(report, loaded_roster, out_dir)
+        out.print("wrote " + ", ".join(_describe_output(p) for p in written), markup=False)
     if report.error_count:
         raise typer.Exit(EXIT_SOME_ERRORS)
 
@@ -421,6 +484,38 @@ def _print_summary(report: Report, rubric: Rubric) -> None:
     )
     for s in errors:
         out.print(f"  error: {s.id} ({s.source}): {s.error}", markup=False)
+
+
+def _describe_output(path: Path) -> str:
+    if path.is_dir():
+        return f"{path}/ ({sum(1 for p in path.iterdir() if p.is_file())} files)"
+    return str(path)
+
+
+def _print_roster(report: Report, roster: Roster, out_dir: Path) -> None:
+    match = match_roster(report, roster)
+    graded = sum(1 for row in match.rows if row.result is not None)
+    out.print(
+        f"roster: {len(match.rows)} student(s), {graded} with a submission, "
+        f"{len(match.missing)} without (their grade is left empty)",
+        markup=False,
+    )
+    if match.missing:
+        names = [e.name or e.submission or f"line {e.line}" for e in match.missing]
+        shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+        out.print(f"  no submission: {shown}", markup=False)
+    for row in match.ambiguous:
+        out.print(f"  no grade for roster line {row.entry.line}: {row.problem}", markup=False)
+    if match.unmatched:
+        style = "yellow" if out.is_terminal else None
+        out.print(
+            f"{len(match.unmatched)} submission(s) not matched to the roster "
+            f"(listed in {out_dir / UNMATCHED_FILE}):",
+            style=style,
+            markup=False,
+        )
+        for u in match.unmatched:
+            out.print(f"  {u.result.id} ({u.result.source}): {u.reason}", markup=False)
 
 
 def _print_check(result: SubmissionResult, rubric: Rubric) -> None:

@@ -47,3 +47,16 @@ class SubmissionError(GraderError):
         self.path = str(path)
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
+
+
+class RosterError(GraderError):
+    """A roster CSV is missing, unreadable, or lacks what the chosen gradebook format needs."""
+
+    exit_code = 2
+
+    def __init__(self, path: Path | str, message: str, *, line: int | None = None) -> None:
+        self.path = str(path)
+        self.line = line
+        self.detail = message
+        where = self.path + (f":{line}" if line is not None else "")
+        super().__init__(f"{where}: {message}")

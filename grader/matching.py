@@ -83,6 +83,7 @@ class _Phrasing:
     is_misconception: bool
     text: str
     tokens: list[tuple[str, bool]]  # (stem, negated)
+    verdict: str | None = None  # "yes"/"no" when every verdict among the item's phrasings agrees
 
 
 @dataclass
@@ -170,6 +171,13 @@ class RubricMatcher:
         candidates = kept
         features = self.features(candidates, index)
         similarity = self.blend(features)  # units × phrasings
+        # A sentence that opens with the opposite verdict ("Yes, it is okay...") cannot state an
+        # item whose phrasings answer "No".
+        unit_verdicts = np.array([leading_particle(u.text) or "" for u in candidates])
+        item_verdicts = np.array([p.verdict or "" for p in index.phrasings])
+        opposed = (unit_verdicts[:, None] != "") & (item_verdicts[None, :] != "")
+        opposed &= unit_verdicts[:, None] != item_verdicts[None, :]
+        similarity = np.where(opposed, 0.0, similarity)
         claims = np.array([p.is_misconception for p in index.phrasings])
         if claims.any() and (~claims).any():
             # Items compete for a sentence: one that states a key point clearly better than it
@@ -215,7 +223,7 @@ class RubricMatcher:
     def features(self, units: list[Unit], index: _QuestionIndex) -> np.ndarray:
         """units × phrasings × [word coverage, word-pair proximity, word TF-IDF, char TF-IDF,
         anchored (1 when the unit has one of the phrasing's anchor words, with its polarity)]."""
-        texts = [u.text.lower() for u in units]
+        texts = [u.for_matching.lower() for u in units]
         coverage, pairs, agreement, anchored = self._word_features(units, index)
         if any(p.is_misconception for p in index.phrasings):
             # A claim must hold under both readings of a negation's scope: "quantization is not
@@ -247,6 +255,14 @@ class RubricMatcher:
             for item in items
             for p in item.phrasings
         ]
+        verdicts: dict[str, set[str]] = {}
+        for phrasing in phrasings:
+            particle = leading_particle(phrasing.text)
+            if particle:
+                verdicts.setdefault(phrasing.item_id, set()).add(particle)
+        for phrasing in phrasings:
+            agreed = verdicts.get(phrasing.item_id, set())
+            phrasing.verdict = next(iter(agreed)) if len(agreed) == 1 else None
         vocabulary = sorted({stem for p in phrasings for stem, _ in p.tokens})
         vocabulary_index = {s: i for i, s in enumerate(vocabulary)}
         size = len(vocabulary)
@@ -262,6 +278,14 @@ class RubricMatcher:
             item_stems.setdefault(phrasing.item_id, set()).update(s for s, _ in phrasing.tokens)
         local_df = Counter(s for stems in item_stems.values() for s in stems)
         n_items = len(item_stems)
+        phrasing_count = Counter(p.item_id for p in phrasings)
+        uses: dict[str, Counter[str]] = {}
+        for phrasing in phrasings:
+            uses.setdefault(phrasing.item_id, Counter()).update({s for s, _ in phrasing.tokens})
+        item_share = {
+            item: {stem_: n / phrasing_count[item] for stem_, n in counts.items()}
+            for item, counts in uses.items()
+        }
         weights = np.zeros((len(phrasings), 2 * size))
         anchors = np.zeros((len(phrasings), 2 * size), dtype=bool)
         for row, phrasing in enumerate(phrasings):
@@ -271,9 +295,16 @@ class RubricMatcher:
                 weights[row, signed(stem_, negated)] = self.stem_idf_.get(stem_, 1.0) * local_idf
             words = {t for t in tokens if t[0] not in PARTICLES}  # "yes"/"no" alone carry nothing
             if words:
-                rarest = min(local_df[s] for s, _ in words)
+                # The anchor: the word that best marks this item, i.e. one most of its phrasings
+                # use ("relu" for "ReLU is simple and fast") and few other items of the question
+                # do ("hidden" is shared by the ELU, ReLU and sigmoid items).
+                def mark(stem_: str, item: str = phrasing.item_id) -> float:
+                    share = item_share[item][stem_]
+                    return share * (math.log((1 + n_items) / (1 + local_df[stem_])) + 1.0)
+
+                best = max(mark(s) for s, _ in words)
                 for stem_, negated in words:
-                    anchors[row, signed(stem_, negated)] = local_df[stem_] == rarest
+                    anchors[row, signed(stem_, negated)] = mark(stem_) >= best - 1e-9
         totals = weights.sum(axis=1, keepdims=True)
         weights = np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)
         pair_ids: dict[tuple[int, int], int] = {}
@@ -332,7 +363,7 @@ class RubricMatcher:
           shared), which discounts the polarity-blind TF-IDF features;
         * anchored: whether the unit has one of the phrasing's anchor words, with its polarity.
         """
-        marked = [marked_content_tokens(u.text, whole_clause=whole_clause) for u in units]
+        marked = [marked_content_tokens(u.for_matching, whole_clause=whole_clause) for u in units]
         answer_stems = sorted({stem_ for tokens in marked for stem_, _ in tokens})
         shape = (len(units), len(index.phrasings))
         size = len(index.vocabulary)

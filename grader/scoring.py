@@ -88,13 +88,9 @@ def score_question(
     earned = sum(kp.points for kp in key_points)
     penalties = sum(m.penalty for m in flagged)
     score = min(max_score, max(0.0, earned - penalties))
-    if (
-        match.keyword_list
-        and not question.accepts_lists
-        and score > max_score * policy.keyword_list_cap
-    ):
-        score = max_score * policy.keyword_list_cap
-        reasons.append("a list of keywords, not sentences: capped")
+    if match.keyword_list and not question.accepts_lists and earned > 0:
+        score = min(score, max_score * policy.keyword_list_cap)
+        reasons.append("a list of keywords, not sentences: at most a third of the points")
     if match.pasted_hints:
         reasons.append("copies the rubric's hints rather than answering")
     if match.off_topic_share >= policy.off_topic_share and match.unit_count >= 3:

@@ -73,9 +73,14 @@ _CLAUSE_BREAK = re.compile(
 class Unit:
     """A piece of an answer the matcher compares with rubric phrasings."""
 
-    text: str
-    sentence: int  # index of the sentence it came from, for evidence and windows
+    text: str  # as the student wrote it: shown as evidence
+    sentence: int  # index of the sentence it came from
     is_clause: bool  # a clause cut from a longer sentence
+    reading: str = ""  # what is matched, when it differs ("it" replaced by its subject)
+
+    @property
+    def for_matching(self) -> str:
+        return self.reading or self.text
 
 
 def split_blocks(text: str) -> list[str]:
@@ -122,47 +127,62 @@ def split_sentences(block: str) -> list[str]:
 
 
 def split_clauses(sentence: str) -> list[str]:
-    """Clauses of a sentence, cut where a contrast or a new claim begins. A later clause that
-    opens with "it"/"they" gets the sentence's subject back ("Dropout slows training, but it
-    does not slow inference" → "... dropout does not slow inference"), so it can stand alone."""
+    """Clauses of a sentence, cut where a contrast or a new claim begins."""
     parts = [p.strip(" ,") for p in _CLAUSE_BREAK.split(sentence)]
-    parts = [p for p in parts if len(tokenize(p)) >= 1]
-    subject = _subject_of(parts[0]) if parts else None
-    if subject:
-        parts = [parts[0], *(_PRONOUN.sub(subject + " ", p, count=1) for p in parts[1:])]
-    return parts
+    return [p for p in parts if len(tokenize(p)) >= 1]
 
 
 _PRONOUN = re.compile(
-    r"^(?:(?:but|and|however|yet|so|while|whereas)\s+)?(?:it|they)\s+", re.IGNORECASE
-)
-_VERB_LIKE = frozenset(
-    """is are was were be can could will would should may might must do does did has have had
-    slows slow makes make helps help causes cause leads lead gives give takes take uses use""".split()
+    r"^(?:(?:but|and|however|yet|so|while|whereas|also)\s+)?(?:it|they)\s+", re.IGNORECASE
 )
 
 
-def _subject_of(clause: str) -> str | None:
-    """The words before the first verb-like word, when that is a short noun phrase."""
+def subject_of(clause: str) -> str | None:
+    """The words before the first verb, when they make a short noun phrase ("Dropout",
+    "The ELU function"); None for clauses that open with a pronoun or a verb."""
+    label, colon, rest = clause.partition(":")
+    if colon and rest.strip() and 0 < len(label.split()) <= 4:
+        return label.strip()  # "ELU (Exponential Linear Unit): ELU is ..." is about ELU
     words = clause.split()
     for index, word in enumerate(words[:5]):
         if word.lower().strip(",.:;") in _VERB_LIKE:
-            return " ".join(words[:index]) if 0 < index <= 4 else None
+            subject = " ".join(words[:index])
+            return subject if 0 < index <= 4 and not _PRONOUN.match(subject + " ") else None
     return None
 
 
+def resolve_pronoun(clause: str, subject: str | None) -> str:
+    """ "it also slows inference" → "Dropout also slows inference" when the subject is known,
+    so that a claim made with a pronoun can stand alone."""
+    return _PRONOUN.sub(subject + " ", clause, count=1) if subject else clause
+
+
 def split_units(text: str) -> list[Unit]:
-    """Every sentence of an answer, followed by its clauses when it has more than one."""
+    """Every sentence of an answer, followed by its clauses when it has more than one. A
+    sentence or clause that opens with "it"/"they" is read with the subject of the sentence
+    before it ("Dropout slows training. It also slows inference." makes a claim about
+    dropout), while its evidence stays as written."""
     units: list[Unit] = []
     sentence_index = 0
+    subject: str | None = None
     for block in split_blocks(text):
         for sentence in split_sentences(block):
-            units.append(Unit(sentence, sentence_index, is_clause=False))
+            units.append(Unit(sentence, sentence_index, False, _reading(sentence, subject)))
             clauses = split_clauses(sentence)
+            own_subject = subject_of(clauses[0]) if clauses else None
             if len(clauses) > 1:
-                units.extend(Unit(c, sentence_index, is_clause=True) for c in clauses)
+                units.extend(
+                    Unit(c, sentence_index, True, _reading(c, own_subject or subject))
+                    for c in clauses
+                )
+            subject = own_subject or subject
             sentence_index += 1
     return units
+
+
+def _reading(text: str, subject: str | None) -> str:
+    resolved = resolve_pronoun(text, subject)
+    return resolved if resolved != text else ""
 
 
 # --- tokens --------------------------------------------------------------------------------
@@ -220,7 +240,11 @@ NEGATIONS = frozenset(
 _NON_NEGATING = re.compile(
     r"\b(not only|not just|no matter|no doubt|nothing but|not necessarily wrong)\b"
 )
-_LEADING_PARTICLE = re.compile(r"^\s*(yes|no|nope|yeah|yep)\b[\s,.:;!-]*", re.IGNORECASE)
+# "Yes" opens a verdict however it is followed; "No" only when punctuation or nothing follows,
+# since "no dead neurons" is a negation, not an answer.
+_LEADING_PARTICLE = re.compile(
+    r"^\s*(?:(yes|yeah|yep)\b[\s,.:;!-]*|(no|nope)(?:[,.:;!-]+\s*|\s*$))", re.IGNORECASE
+)
 
 FUNCTION_WORDS = frozenset(
     """a an the is are was were be been being am it its this that these those there their
@@ -330,8 +354,7 @@ def leading_particle(text: str) -> str | None:
     match = _LEADING_PARTICLE.match(text)
     if not match:
         return None
-    word = match.group(1).lower()
-    return "no" if word in {"no", "nope"} else "yes"
+    return "yes" if match.group(1) else "no"
 
 
 def is_negated(text: str) -> bool:

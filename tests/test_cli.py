@@ -134,3 +134,76 @@ def test_python_dash_m_works() -> None:
         [sys.executable, "-m", "grader", "--version"], capture_output=True, text=True
     )
     assert done.returncode == 0 and done.stdout.startswith("grader ")
+
+
+# --- reports: feedback, overview, LMS gradebooks ------------------------------------------------
+
+ROSTER = DATA / "rosters" / "dl14.csv"
+
+
+def test_grade_writes_feedback_overview_and_an_lms_gradebook(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app,
+        [
+            "grade",
+            str(ROOT / "submissions"),
+            "-r",
+            str(DL14_RUBRIC),
+            "--out",
+            str(out),
+            "--gradebook",
+            "canvas",
+            "--roster",
+            str(ROSTER),
+            "--assignment",
+            "DL 14",
+            "--assignment-id",
+            "4242",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert (out / "gradebook_canvas.csv").read_text().splitlines()[0].endswith(",DL 14 (4242)")
+    assert (out / "overview.html").is_file() and (out / "feedback" / "ben_good.html").is_file()
+    assert "5 student(s), 4 with a submission, 1 without" in result.output
+    assert "no submission: Farouk, Farid" in result.output
+    assert "1 submission(s) not matched to the roster" in result.output
+    assert "emma_poor (" in result.output and "unmatched_submissions.csv" in result.output
+    assert "feedback/ (10 files)" in result.output
+
+
+def test_lms_gradebook_without_roster_exits_2_before_grading(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["grade", str(ROOT / "submissions"), "-r", str(DL14_RUBRIC), "--out", str(tmp_path / "o"),
+         "--gradebook", "moodle"],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "--gradebook moodle needs --roster" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_roster_missing_what_the_format_needs_exits_2(tmp_path: Path) -> None:
+    bad = DATA / "rosters" / "invalid" / "missing-login-id.csv"
+    result = runner.invoke(
+        app,
+        ["grade", str(ROOT / "submissions"), "-r", str(DL14_RUBRIC), "--out", str(tmp_path),
+         "--gradebook", "blackboard", "--roster", str(bad)],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert f"{bad}:3: --gradebook blackboard needs login_id" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_reveal_puts_reference_answers_in_feedback(tmp_path: Path) -> None:
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    shutil.copy(ROOT / "submissions" / "dev_weak.md", subs)
+    for flag, expected in (([], False), (["--reveal"], True)):
+        out = tmp_path / f"out{len(flag)}"
+        result = runner.invoke(
+            app, ["grade", str(subs), "-r", str(DL14_RUBRIC), "--out", str(out), "-q", *flag]
+        )
+        assert result.exit_code == 0 and result.output == ""
+        page = (out / "feedback" / "dev_weak.md").read_text()
+        assert ("Reference answer:" in page) is expected

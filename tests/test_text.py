@@ -66,9 +66,16 @@ def test_units_add_clauses_for_contrasts() -> None:
     assert [u.text for u in units] == [
         "Dropout slows training, but it does not slow inference.",
         "Dropout slows training",
-        "Dropout does not slow inference.",
+        "but it does not slow inference.",
     ]
     assert [u.is_clause for u in units] == [False, True, True]
+    assert units[2].for_matching == "Dropout does not slow inference."
+
+
+def test_pronouns_are_read_with_the_previous_subject() -> None:
+    units = split_units("The ELU function is smooth. It also avoids dying units.")
+    assert units[1].text == "It also avoids dying units."
+    assert units[1].for_matching == "The ELU function also avoids dying units."
 
 
 def test_tokens_and_stems() -> None:

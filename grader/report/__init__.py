@@ -1,0 +1,154 @@
+"""Writers: report.json, gradebook CSVs, per-student feedback and the class overview.
+Rounding and escaping happen here, nowhere else.
+
+One module per output: `json_report` (report.json), `gradebooks` (grades.csv and the Canvas,
+Moodle and Blackboard import files), `feedback` (feedback/<submission>.md and .html), `overview`
+(overview.html) with `charts` (inline SVG), `page` (the HTML shell) and `output` (publishing the
+whole set into OUT_DIR without ever leaving a mix of old and new files).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from grader.errors import UsageError
+from grader.models import Report, Rubric
+from grader.report.common import (
+    SCORE_DECIMALS,
+    SIMILARITY_DECIMALS,
+    feedback_stems,
+    format_number,
+    render_csv,
+    safe_cell,
+    safe_stem,
+    write_atomic,
+)
+from grader.report.feedback import feedback_summary, render_feedback_html, render_feedback_md
+from grader.report.gradebooks import (
+    GRADEBOOK_FORMATS,
+    LMS_FORMATS,
+    UNMATCHED_FILE,
+    Assignment,
+    GradebookFormat,
+    check_assignment,
+    check_roster_for,
+    gradebook_file,
+    plain_gradebook,
+    render_gradebook,
+    render_unmatched,
+)
+from grader.report.json_report import (
+    render_report_json,
+    report_to_dict,
+    review_queue,
+    submission_to_dict,
+)
+from grader.report.output import MANAGED_FILES, publish
+from grader.report.overview import render_overview
+from grader.roster import Roster, match_roster
+
+#: Kept for callers of the first release.
+gradebook_rows = plain_gradebook
+
+__all__ = [
+    "GRADEBOOK_FORMATS",
+    "LMS_FORMATS",
+    "MANAGED_FILES",
+    "SCORE_DECIMALS",
+    "SIMILARITY_DECIMALS",
+    "UNMATCHED_FILE",
+    "Assignment",
+    "GradebookFormat",
+    "build_reports",
+    "check_assignment",
+    "check_gradebook",
+    "check_roster_for",
+    "feedback_stems",
+    "feedback_summary",
+    "format_number",
+    "gradebook_file",
+    "gradebook_rows",
+    "plain_gradebook",
+    "render_csv",
+    "render_feedback_html",
+    "render_feedback_md",
+    "render_gradebook",
+    "render_overview",
+    "render_report_json",
+    "render_unmatched",
+    "report_to_dict",
+    "review_queue",
+    "safe_cell",
+    "safe_stem",
+    "submission_to_dict",
+    "write_atomic",
+    "write_reports",
+]
+
+
+def build_reports(
+    report: Report,
+    rubric: Rubric,
+    *,
+    gradebook: GradebookFormat = "plain",
+    roster: Roster | None = None,
+    assignment: Assignment | None = None,
+    reveal: bool = False,
+) -> dict[str, str]:
+    """Every output file of a run, as relative path → text, without touching the disk."""
+    check_gradebook(gradebook, roster, assignment)
+    match = match_roster(report, roster) if roster is not None else None
+    files: dict[str, str] = {
+        "report.json": render_report_json(report),
+        "grades.csv": render_gradebook("plain", report, rubric),
+    }
+    if gradebook != "plain":
+        files[gradebook_file(gradebook)] = render_gradebook(
+            gradebook, report, rubric, match=match, assignment=assignment
+        )
+    if match is not None:
+        files[UNMATCHED_FILE] = render_unmatched(match)
+    stems = feedback_stems(report)
+    for result, stem in zip(report.submissions, stems, strict=True):
+        files[f"feedback/{stem}.md"] = render_feedback_md(result, rubric, reveal=reveal)
+        files[f"feedback/{stem}.html"] = render_feedback_html(result, rubric, reveal=reveal)
+    files["overview.html"] = render_overview(report, rubric, stems, match=match)
+    return files
+
+
+def write_reports(
+    report: Report,
+    rubric: Rubric,
+    out_dir: Path,
+    *,
+    gradebook: GradebookFormat = "plain",
+    roster: Roster | None = None,
+    assignment: Assignment | None = None,
+    reveal: bool = False,
+) -> list[Path]:
+    """Write report.json, grades.csv, the LMS gradebook (with `gradebook` and a `roster`),
+    unmatched_submissions.csv (with a roster), feedback/ and overview.html into `out_dir`.
+
+    The whole set is built first, then swapped in file by file with atomic renames; files an
+    earlier run wrote and this one does not are removed (see `grader.report.output`). Returns the
+    top-level paths written, report.json first and the feedback folder last."""
+    files = build_reports(
+        report, rubric, gradebook=gradebook, roster=roster, assignment=assignment, reveal=reveal
+    )
+    return publish(out_dir, files)
+
+
+def check_gradebook(
+    gradebook: GradebookFormat, roster: Roster | None, assignment: Assignment | None
+) -> None:
+    """Fail before grading when the gradebook options cannot produce an importable file."""
+    if gradebook == "plain":
+        return
+    if roster is None:
+        raise UsageError(
+            f"--gradebook {gradebook} needs --roster ROSTER.csv: a CSV with a 'submission' "
+            "column and the students' LMS identifiers (see docs/gradebooks.md)"
+        )
+    check_roster_for(gradebook, roster)
+    if assignment is not None:
+        check_assignment(gradebook, assignment)

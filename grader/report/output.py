@@ -1,0 +1,108 @@
+"""Publishing a whole set of report files into OUT_DIR, so that a re-run never leaves a mix of
+old and new files or a half-written file.
+
+1. Everything is written into a fresh staging folder inside OUT_DIR (same file system, so the
+   moves below are renames). A failure here leaves the previous reports untouched.
+2. Then each file is moved over its old version with an atomic rename, `report.json` last, and the
+   `feedback/` folder is swapped as a whole. Readers see either the old or the new version of a
+   file, never a part of one.
+3. Files that an earlier run wrote and this one does not (a gradebook of another format, the
+   feedback of a student who is gone) are removed. Only names in `MANAGED_FILES` and the
+   `feedback/` folder are ever touched: other files in OUT_DIR are left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from grader.errors import GraderError, UsageError
+
+STAGING_PREFIX = ".grader-staging-"
+FEEDBACK_DIR = "feedback"
+#: Every top-level file any run may write; one that this run does not write is stale.
+MANAGED_FILES = (
+    "grades.csv",
+    "gradebook_canvas.csv",
+    "gradebook_moodle.csv",
+    "gradebook_blackboard.csv",
+    "unmatched_submissions.csv",
+    "overview.html",
+    "report.json",
+)
+#: Written last, so that a tool that waits for report.json finds the rest in place.
+LAST = "report.json"
+
+
+def publish(out_dir: Path, files: Mapping[str, str]) -> list[Path]:
+    """Write `files` (relative path → text) into `out_dir` as described above; returns the
+    top-level paths written (the feedback folder once)."""
+    for name in files:
+        top = name.split("/", 1)[0]
+        if top != FEEDBACK_DIR and top not in MANAGED_FILES:
+            raise ValueError(f"{name!r} is not a managed report file")
+        if "/" in name and (top != FEEDBACK_DIR or name.count("/") != 1 or "\\" in name):
+            raise ValueError(f"{name!r}: only feedback/<file> may be nested")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=out_dir, prefix=STAGING_PREFIX))
+    except OSError as exc:
+        raise UsageError(
+            f"{out_dir}: cannot write the reports there ({exc.strerror or exc}); "
+            "pass --out with a folder you can write to"
+        ) from None
+    try:
+        try:
+            for name, content in files.items():
+                target = staging / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with open(target, "w", encoding="utf-8", newline="") as handle:
+                    handle.write(content)
+        except OSError as exc:
+            raise GraderError(
+                f"{out_dir}: could not write the reports ({exc.strerror or exc}); "
+                "the previous reports there are unchanged"
+            ) from None
+        try:
+            return _swap(staging, out_dir, files)
+        except OSError as exc:
+            raise GraderError(
+                f"{out_dir}: could not move the new reports into place ({exc.strerror or exc}); "
+                "run again to replace every file"
+            ) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _swap(staging: Path, out_dir: Path, files: Mapping[str, str]) -> list[Path]:
+    top_level = sorted(
+        (name for name in files if "/" not in name), key=lambda name: (name == LAST, name)
+    )
+    written: list[Path] = []
+    has_feedback = any(name.startswith(FEEDBACK_DIR + "/") for name in files)
+    old_feedback = out_dir / FEEDBACK_DIR
+    if has_feedback or old_feedback.exists():
+        if old_feedback.is_dir() and not old_feedback.is_symlink():
+            os.replace(old_feedback, staging / ".previous-feedback")
+        elif old_feedback.exists() or old_feedback.is_symlink():
+            old_feedback.unlink()
+        if has_feedback:
+            os.replace(staging / FEEDBACK_DIR, old_feedback)
+            written.append(old_feedback)
+    for name in top_level:
+        if name == LAST:
+            _remove_stale(out_dir, files)
+        os.replace(staging / name, out_dir / name)
+        written.append(out_dir / name)
+    if LAST not in files:
+        _remove_stale(out_dir, files)
+    return sorted(written, key=lambda p: (p.name != LAST, p.name == FEEDBACK_DIR, p.name))
+
+
+def _remove_stale(out_dir: Path, files: Mapping[str, str]) -> None:
+    for name in MANAGED_FILES:
+        if name not in files:
+            (out_dir / name).unlink(missing_ok=True)

@@ -47,3 +47,9 @@ class SubmissionError(GraderError):
         self.path = str(path)
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
+
+
+class GradebookError(GraderError):
+    """The gradebook database cannot be opened, upgraded or updated as asked."""
+
+    exit_code = 2

@@ -41,6 +41,7 @@ class Grader:
                 notes=submission.notes,
             )
         notes = list(submission.notes)
+        answers: dict[str, str] = {}
         results = []
         for question in self.rubric.questions:
             answer = submission.answers.get(question.id, "").strip()
@@ -49,6 +50,7 @@ class Grader:
                     f"answer to {question.id} cut to its first {MAX_ANSWER_CHARS:,} characters"
                 )
                 answer = answer[:MAX_ANSWER_CHARS]
+            answers[question.id] = answer
             match = self.matcher.match_answer(question.id, answer) if answer else None
             results.append(score_question(question, match, self.policy))
         return SubmissionResult(
@@ -60,6 +62,7 @@ class Grader:
             needs_review=submission.needs_review or any(r.needs_review for r in results),
             notes=notes,
             questions=results,
+            answers=answers,
         )
 
     def grade_file(self, path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> SubmissionResult:

@@ -118,7 +118,16 @@ def review_queue(report: Report) -> list[dict[str, Any]]:
 def gradebook_rows(report: Report, rubric: Rubric) -> tuple[list[str], list[list[str]]]:
     """The plain gradebook: one row per submission, error rows included."""
     question_ids = [q.id for q in rubric.questions]
-    header = ["submission", "score", "max_score", *question_ids, "status", "needs_review", "error"]
+    header = [
+        "submission",
+        "score",
+        "max_score",
+        *question_ids,
+        "status",
+        "needs_review",
+        "error",
+        "manual",  # the questions whose score is a TA's override
+    ]
     rows = []
     for s in report.submissions:
         per_question = {q.id: q.score for q in s.questions}
@@ -131,6 +140,7 @@ def gradebook_rows(report: Report, rubric: Rubric) -> tuple[list[str], list[list
                 s.status,
                 safe_cell(s.needs_review),
                 safe_cell(s.error),
+                safe_cell(" ".join(q.id for q in s.questions if q.manual)),
             ]
         )
     return header, rows

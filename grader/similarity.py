@@ -298,7 +298,7 @@ def detect_copying(
     rows, cols = np.nonzero(np.triu(overall_shared, k=1))
     for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
         total = int(overall_shared[i, j])
-        overall = total / max(min(overall_size[i], overall_size[j]), 1.0)
+        overall = float(total / max(min(overall_size[i], overall_size[j]), 1.0))
         overall_hit = overall >= overall_threshold and total >= MIN_SHARED_OVERALL
         details = []
         for qid in question_ids:
@@ -306,22 +306,22 @@ def detect_copying(
             count = int(shared[i, j])
             if count == 0:
                 continue
-            score = count / max(min(sizes[i], sizes[j]), 1.0)
-            hit = score >= question_threshold and count >= MIN_SHARED_SHINGLES
+            score = float(count / max(min(sizes[i], sizes[j]), 1.0))
+            hit = bool(score >= question_threshold and count >= MIN_SHARED_SHINGLES)
             details.append((qid, score, count, hit))
         if not overall_hit and not any(hit for *_, hit in details):
             continue
         questions = tuple(
             QuestionSimilarity(
                 question=qid,
-                score=round(score, 6),
+                score=round(score, 3),
                 shared=count,
                 suspicious=hit,
                 passages=_passages(tokens[qid][i], tokens[qid][j], common),
             )
             for qid, score, count, hit in details
         )
-        pairs.append(SimilarPair(ids[i], ids[j], round(overall, 6), total, questions))
+        pairs.append(SimilarPair(ids[i], ids[j], round(overall, 3), total, questions))
     pairs.sort(key=lambda p: (-p.overall, p.a, p.b))
     return CopyReport(
         submissions=len(readable),

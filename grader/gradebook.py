@@ -222,12 +222,11 @@ class Gradebook:
     ) -> int:
         """Store one run: the automatic results, the reported ones and every answer's text."""
         digest = rubric_hash(rubric)
-        cursor = self.connection.cursor()
-        cursor.execute(
+        self._execute(
             "INSERT OR IGNORE INTO rubrics (hash, rubric_id, content) VALUES (?, ?, ?)",
             (digest, rubric.id, _rubric_json(rubric)),
         )
-        cursor.execute(
+        cursor = self._execute(
             "INSERT INTO runs (rubric_id, rubric_hash, started_at, source, grader_version,"
             " anonymous) VALUES (?, ?, ?, ?, ?, ?)",
             (rubric.id, digest, at or now_utc(), source, grader_version, int(anonymous)),
@@ -236,7 +235,7 @@ class Gradebook:
         assert run_id is not None
         finals = {s.id: s for s in final.submissions}
         for s in auto.submissions:
-            cursor.execute(
+            self._execute(
                 "INSERT INTO results (run_id, submission, status, score, auto_json, final_json)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (
@@ -251,10 +250,10 @@ class Gradebook:
             for q in s.questions:
                 text = s.answers.get(q.id, "")
                 digest_text = hash_answer(text)
-                cursor.execute(
+                self._execute(
                     "INSERT OR IGNORE INTO texts (hash, text) VALUES (?, ?)", (digest_text, text)
                 )
-                cursor.execute(
+                self._execute(
                     "INSERT INTO answers (run_id, submission, question, text_hash, score,"
                     " confidence, needs_review, misconceptions) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (

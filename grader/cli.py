@@ -668,7 +668,11 @@ def _print_copies(found: CopyReport) -> None:
             markup=False,
         )
         for q in suspicious:
-            table = Table(title=f"{q.question}: {format_number(q.score)}", title_justify="left")
+            table = Table(
+                title=f"{q.question}: {format_number(q.score)}",
+                title_justify="left",
+                show_lines=True,
+            )
             table.add_column(pair.a, overflow="fold")
             table.add_column(pair.b, overflow="fold")
             for passage in q.passages[:3]:

@@ -565,10 +565,18 @@ def review(
 
 
 def _print_group(group: ReviewGroup, name: Callable[[str], str], *, full: bool) -> None:
-    scores = Counter(format_number(m.score) for m in group.members if m.score is not None)
-    spread = ", ".join(
-        f"{score} ×{count}" for score, count in sorted(scores.items(), key=lambda i: float(i[0]))
-    )
+    values = [m.score for m in group.members if m.score is not None]
+    scores = Counter(format_number(v) for v in values)
+    if len(scores) <= 5:
+        spread = ", ".join(
+            f"{score} ×{count}"
+            for score, count in sorted(scores.items(), key=lambda i: float(i[0]))
+        )
+    else:  # many distinct partial credits: the range says enough
+        spread = (
+            f"{format_number(min(values))} to {format_number(max(values))}, "
+            f"mean {format_number(sum(values) / len(values))}"
+        )
     extra = f", {group.flagged} need review" if group.flagged else ""
     manual = sum(m.manual for m in group.members)
     extra += f", {manual} manual" if manual else ""

@@ -3,8 +3,12 @@ that prints or exits."""
 
 from __future__ import annotations
 
+import dataclasses
+import getpass
 import json
 import sys
+from collections import Counter
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -30,6 +34,18 @@ from grader.evaluation import (
     load_gold,
     load_labelled,
 )
+from grader.gradebook import (
+    DEFAULT_DB_NAME,
+    Gradebook,
+    GradingOutcome,
+    OverrideEvent,
+    RunInfo,
+    make_override,
+    open_gradebook,
+    pick_rubric_id,
+    pseudonymize_report,
+    record_grading,
+)
 from grader.grading import Grader, grade_folder
 from grader.linting import lint_rubric
 from grader.loading import (
@@ -37,6 +53,8 @@ from grader.loading import (
     find_rubric,
     iter_submission_files,
     load_rubric,
+    load_submission,
+    read_text_file,
     rubric_json_schema,
 )
 from grader.models import Report, Rubric, SubmissionResult
@@ -49,7 +67,16 @@ from grader.report import (
     write_atomic,
     write_reports,
 )
+from grader.review import GroupMember, ReviewGroup, clear_group, override_group, review_question
 from grader.roster import Roster, load_roster, match_roster
+from grader.similarity import (
+    BLANK_LABEL,
+    GROUP_THRESHOLD,
+    OVERALL_THRESHOLD,
+    QUESTION_THRESHOLD,
+    CopyReport,
+    detect_copying,
+)
 
 app = typer.Typer(
     help="Grade free-text answers against a rubric of key points and misconceptions.",
@@ -78,6 +105,14 @@ class GradebookChoice(str, Enum):
 RubricOption = Annotated[
     Path | None,
     typer.Option("--rubric", "-r", help="Rubric YAML. Default: the one file in rubrics/."),
+]
+
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--db", help="Gradebook database. Default: OUT/gradebook.db (reports/gradebook.db)."
+    ),
 ]
 
 
@@ -169,9 +204,22 @@ def grade(
     reveal: Annotated[
         bool, typer.Option("--reveal", help="Show the reference answers in the feedback.")
     ] = False,
+    db: DbOption = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Show what changed since the last run; save nothing."),
+    ] = False,
+    anonymous: Annotated[
+        bool,
+        typer.Option(
+            "--anonymous", help="Stable pseudonyms instead of student ids (see grader export)."
+        ),
+    ] = False,
 ) -> None:
     """Grade every file in SUBMISSIONS into OUT/: report.json, grades.csv, feedback/ (one .md
-    and .html per student), overview.html and, with --gradebook, an LMS import file.
+    and .html per student), overview.html and, with --gradebook, an LMS import file. The run is
+    recorded in the gradebook (OUT/gradebook.db) with the TA's overrides applied, and what
+    changed since the previous run is printed.
 
     Example: grader grade submissions/ --rubric rubrics/dl_assignment_14.yaml --out reports/
 
@@ -193,22 +241,45 @@ def grade(
             report = grade_folder(
                 loaded, submissions, grader=grader, max_bytes=max_bytes, on_progress=advance
             )
-        written = write_reports(
-            report,
-            loaded,
-            out_dir,
-            gradebook=gradebook.value,
-            roster=loaded_roster,
-            assignment=target,
-            reveal=reveal,
-        )
+        book = open_gradebook(db or out_dir / DEFAULT_DB_NAME, in_memory_copy=dry_run)
+        with book, book.transaction():
+            outcome = record_grading(
+                book,
+                loaded,
+                report,
+                source=str(submissions),
+                anonymous=anonymous,
+                grader_version=__version__,
+            )
+            report = pseudonymize_report(outcome.report, outcome.pseudonyms)
+            written = (
+                []
+                if dry_run
+                else write_reports(
+                    report,
+                    loaded,
+                    out_dir,
+                    gradebook=gradebook.value,
+                    roster=loaded_roster,
+                    assignment=target,
+                    reveal=reveal,
+                )
+            )
     except GraderError as error:
         _fail(error)
     if not quiet:
+        _print_upgrade(book)
         _print_summary(report, loaded)
         if loaded_roster is not None:
             _print_roster(report, loaded_roster, out_dir)
-        out.print("wrote " + ", ".join(_describe_output(p) for p in written), markup=False)
+        _print_changes(outcome, dry_run=dry_run)
+        if written:
+            out.print(
+                "wrote "
+                + ", ".join(_describe_output(p) for p in written)
+                + f"; run {outcome.run_id}",
+                markup=False,
+            )
     if report.error_count:
         raise typer.Exit(EXIT_SOME_ERRORS)
 
@@ -548,6 +619,418 @@ def _print_check(result: SubmissionResult, rubric: Rubric) -> None:
                 f"  misconception: {m.id} (-{format_number(m.penalty)}){evidence}", markup=False
             )
             out.print(f"    {m.feedback}", markup=False)
+
+
+# --- the gradebook: overrides, history, review, copy detection, export --------------------
+
+DEFAULT_DB = Path("reports") / DEFAULT_DB_NAME
+GradebookOption = Annotated[
+    Path, typer.Option("--db", help="Gradebook database (made by grader grade).")
+]
+RubricIdOption = Annotated[
+    str | None,
+    typer.Option("--rubric-id", help="Which assignment, when the gradebook holds several."),
+]
+
+
+def _latest_run(book: Gradebook, rubric_id: str | None) -> RunInfo:
+    run = book.latest_run(pick_rubric_id(book, rubric_id))
+    assert run is not None  # pick_rubric_id only returns ids that have runs
+    return run
+
+
+def _namer(book: Gradebook, run: RunInfo) -> Callable[[str], str]:
+    """How grader-facing output names a student: the pseudonym when the run was anonymous."""
+    aliases = book.pseudonym_map() if run.anonymous else {}
+    return lambda sid: aliases.get(sid, sid)
+
+
+@app.command()
+def override(
+    args: Annotated[
+        list[str],
+        typer.Argument(
+            help="SUBMISSION QUESTION POINTS; with --clear: SUBMISSION QUESTION; "
+            "with --group G: QUESTION POINTS (or QUESTION with --clear).",
+            show_default=False,
+        ),
+    ],
+    comment: Annotated[
+        str | None, typer.Option("--comment", "-m", help="Why: kept with the grade.")
+    ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove the override.")] = False,
+    group: Annotated[
+        str | None,
+        typer.Option("--group", "-g", help="A group label from `grader review QUESTION`."),
+    ] = None,
+    by: Annotated[
+        str | None, typer.Option("--by", help="Who decides. Default: your login.")
+    ] = None,
+    db: GradebookOption = DEFAULT_DB,
+    rubric_id: RubricIdOption = None,
+) -> None:
+    """Record a TA's grade for one answer: it beats the automatic score in every later run,
+    whatever the rubric says, and shows as manual in every report.
+
+    Example: grader override ben_good q2 1.5 --comment "bias argument accepted"
+
+    Example: grader override --group G3 q2 1 --comment "partial: names symmetry only"
+
+    Example: grader override --clear ben_good q2
+    """
+    expected = (1 if clear else 2) if group else (2 if clear else 3)
+    try:
+        if len(args) != expected:
+            shape = (
+                ("QUESTION" if clear else "QUESTION POINTS")
+                if group
+                else ("SUBMISSION QUESTION" if clear else "SUBMISSION QUESTION POINTS")
+            )
+            raise UsageError(f"expected {shape}, got {' '.join(args) or 'nothing'}")
+        points = None if clear else _points(args[-1])
+        if points is not None and not (comment and comment.strip()):
+            raise UsageError(
+                'say why with --comment TEXT (e.g. --comment "accepts the bias argument")'
+            )
+        who = by or _login()
+        with open_gradebook(db, create=False) as book, book.transaction():
+            run = _latest_run(book, rubric_id)
+            name = _namer(book, run)
+            if group:
+                question = args[0]
+                if points is None:
+                    cleared = clear_group(book, run, question, group, by=who)
+                    out.print(f"cleared {len(cleared)} override(s) of {question} in group {group}")
+                else:
+                    grades = override_group(
+                        book, run, question, group, points, comment=comment or "", by=who
+                    )
+                    out.print(
+                        f"{question}: {format_number(points)} for the {len(grades)} answer(s) of "
+                        f"group {group}: " + ", ".join(name(g.submission) for g in grades),
+                        markup=False,
+                    )
+            else:
+                submission, question = book.resolve_student(args[0]), args[1]
+                if points is None:
+                    if not book.clear_override(run.rubric_id, submission, question, by=who):
+                        raise UsageError(f"{args[0]} {question} has no override to clear")
+                    out.print(f"{args[0]} {question}: override cleared", markup=False)
+                else:
+                    grade = make_override(
+                        book, run, submission, question, points, comment=comment or "", by=who
+                    )
+                    auto = (
+                        ""
+                        if grade.auto_score is None
+                        else (f" (automatic {format_number(grade.auto_score)})")
+                    )
+                    out.print(
+                        f"{args[0]} {question}: manual {format_number(points)}{auto}", markup=False
+                    )
+    except GraderError as error:
+        _fail(error)
+    out.print(f"saved in {db}; the reports show it from the next `grader grade`")
+
+
+def _points(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise UsageError(f"POINTS must be a number, got {text!r}") from None
+
+
+def _login() -> str | None:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return None
+
+
+@app.command()
+def history(
+    submission: Annotated[str, typer.Argument(help="Student id (or pseudonym).")],
+    db: GradebookOption = DEFAULT_DB,
+    rubric_id: RubricIdOption = None,
+) -> None:
+    """Show every grading run and every override of one student, oldest first.
+
+    Example: grader history ben_good
+    """
+    try:
+        with open_gradebook(db, create=False) as book:
+            rid = pick_rubric_id(book, rubric_id)
+            runs = book.runs(rid)
+            sid = book.resolve_student(submission)
+            name = _namer(book, runs[-1])(sid)
+            entries: list[tuple[str, int, str]] = []
+            for run in runs:
+                result = book.run_result(run, sid)
+                if result is not None:
+                    entries.append((run.started_at, 0, _history_run_line(run, result)))
+            for event in book.override_events(rid, sid):
+                entries.append((event.at, 1, _history_event_line(event)))
+    except GraderError as error:
+        _fail(error)
+    if not entries:
+        _fail(UsageError(f"{submission}: not in the gradebook {db} for {rid}"))
+    out.print(f"{name} — {rid} ({db})", markup=False)
+    for at, _, line in sorted(entries, key=lambda e: (e[0], e[1])):
+        out.print(f"{at}  {line}", markup=False)
+
+
+def _history_run_line(run: RunInfo, result: SubmissionResult) -> str:
+    head = f"run {run.id}  rubric {run.rubric_hash[:8]}  "
+    if result.status == "error" and not result.manual:
+        return head + f"could not be graded: {result.error}"
+    parts = []
+    for q in result.questions:
+        mark = " manual" if q.manual else ""
+        review = " review" if q.needs_review else ""
+        parts.append(f"{q.id} {format_number(q.score)}{mark}{review}")
+    total = f"{format_number(result.score or 0)} / {format_number(result.max_score)}"
+    return head + f"{total}  [" + ", ".join(parts) + "]"
+
+
+def _history_event_line(event: OverrideEvent) -> str:
+    who = f" by {event.by}" if event.by else ""
+    if event.action == "clear":
+        return f"override {event.question} cleared{who}"
+    auto = "" if event.auto_score is None else f" (automatic {format_number(event.auto_score)})"
+    return (
+        f"override {event.question} = {format_number(event.points or 0)}{who}{auto}: "
+        f"{event.comment or ''}"
+    )
+
+
+@app.command()
+def review(
+    question: Annotated[str, typer.Argument(help="Question id, e.g. q3.")],
+    group: Annotated[
+        str | None, typer.Option("--group", "-g", help="Show every answer of this group.")
+    ] = None,
+    threshold: Annotated[
+        float,
+        typer.Option("--threshold", min=0.0, max=1.0, help="Similarity that joins two answers."),
+    ] = GROUP_THRESHOLD,
+    db: GradebookOption = DEFAULT_DB,
+    rubric_id: RubricIdOption = None,
+) -> None:
+    """Group similar answers to one question; read one per group, then grade the whole group
+    with `grader override --group`. Groups with answers that need review come first.
+
+    Example: grader review q3
+    """
+    try:
+        with open_gradebook(db, create=False) as book, book.transaction():
+            run = _latest_run(book, rubric_id)
+            name = _namer(book, run)
+            groups = review_question(book, run, question, threshold=threshold)
+            if group is not None:
+                book.review_group(run.rubric_id, question, group)  # a clear error if unknown
+    except GraderError as error:
+        _fail(error)
+    answered = sum(len(g.members) for g in groups if g.label != BLANK_LABEL)
+    out.print(
+        f"{question} — {run.rubric_id}, run {run.id}: {answered} answer(s) in "
+        f"{sum(g.label != BLANK_LABEL for g in groups)} group(s)",
+        markup=False,
+    )
+    for g in groups:
+        if group is not None and g.label.upper() != group.upper():
+            continue
+        _print_group(g, name, full=group is not None)
+    out.print("* needs review   † manual grade")
+
+
+def _print_group(group: ReviewGroup, name: Callable[[str], str], *, full: bool) -> None:
+    values = [m.score for m in group.members if m.score is not None]
+    scores = Counter(format_number(v) for v in values)
+    if len(scores) <= 5:
+        spread = ", ".join(
+            f"{score} ×{count}"
+            for score, count in sorted(scores.items(), key=lambda i: float(i[0]))
+        )
+    else:  # many distinct partial credits: the range says enough
+        spread = (
+            f"{format_number(min(values))} to {format_number(max(values))}, "
+            f"mean {format_number(sum(values) / len(values))}"
+        )
+    extra = f", {group.flagged} need review" if group.flagged else ""
+    manual = sum(m.manual for m in group.members)
+    extra += f", {manual} manual" if manual else ""
+    out.print()
+    out.print(
+        f"{group.label}: {len(group.members)} answer(s); scores {spread}{extra}", markup=False
+    )
+    shown = group.members if full else group.members[:1]
+    for m in shown:
+        score = "-" if m.score is None else format_number(m.score)
+        answer = m.answer if full else _shorten(m.answer, 400)
+        label = "  " if full else "  representative "
+        out.print(
+            f"{label}{_mark(name(m.submission), m)} ({score}): {answer or '(blank)'}", markup=False
+        )
+    if not full and len(group.members) > 1:
+        others = ", ".join(_mark(name(m.submission), m) for m in group.members[1:])
+        out.print(f"  also: {others}", markup=False)
+
+
+def _mark(label: str, member: GroupMember) -> str:
+    return label + ("*" if member.needs_review else "") + ("†" if member.manual else "")
+
+
+def _shorten(text: str, limit: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+@app.command()
+def similarity(
+    submissions: Annotated[Path, typer.Argument(help="Folder of submissions.")] = Path(
+        "submissions"
+    ),
+    rubric: RubricOption = None,
+    ignore: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--ignore", help="A file of text students may share (lecture notes); repeatable."
+        ),
+    ] = None,
+    question_threshold: Annotated[
+        float, typer.Option("--question-threshold", min=0.0, max=1.0)
+    ] = QUESTION_THRESHOLD,
+    overall_threshold: Annotated[
+        float, typer.Option("--overall-threshold", min=0.0, max=1.0)
+    ] = OVERALL_THRESHOLD,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the pairs as JSON.")] = False,
+    max_bytes: Annotated[int, typer.Option("--max-bytes", min=1)] = DEFAULT_MAX_BYTES,
+) -> None:
+    """List pairs of students whose answers are suspiciously similar, per question and overall,
+    with the shared passages side by side. Wording shared with the question, the rubric and the
+    reference answer is ignored.
+
+    Example: grader similarity submissions/ --rubric rubrics/dl_assignment_14.yaml
+    """
+    try:
+        _, loaded = _resolve_rubric(rubric)
+        paths = list(iter_submission_files(submissions))
+        if not paths:
+            raise UsageError(f"{submissions}: no submission files found")
+        material = [read_text_file(p) for p in ignore or []]
+        found = detect_copying(
+            loaded,
+            [load_submission(p, loaded, max_bytes=max_bytes) for p in paths],
+            shared_material=material,
+            question_threshold=question_threshold,
+            overall_threshold=overall_threshold,
+        )
+    except GraderError as error:
+        _fail(error)
+    if as_json:
+        sys.stdout.write(json.dumps(dataclasses.asdict(found), indent=2, ensure_ascii=False) + "\n")
+        return
+    _print_copies(found)
+
+
+def _print_copies(found: CopyReport) -> None:
+    out.print(
+        f"{found.submissions} submission(s), {len(found.pairs)} suspicious pair(s) "
+        f"(question: containment ≥ {format_number(found.thresholds['question_threshold'])}, "
+        f"overall: ≥ {format_number(found.thresholds['overall_threshold'])})",
+        markup=False,
+    )
+    for sid in found.skipped:
+        out.print(f"  skipped {sid}: could not be read", markup=False)
+    for pair in found.pairs:
+        suspicious = [q for q in pair.questions if q.suspicious]
+        out.print()
+        out.print(
+            f"{pair.a} ~ {pair.b}: overall {format_number(pair.overall)} "
+            f"({pair.shared} shared shingles); "
+            + (
+                ", ".join(f"{q.question} {format_number(q.score)}" for q in suspicious)
+                or "no single question"
+            ),
+            markup=False,
+        )
+        for q in suspicious:
+            table = Table(
+                title=f"{q.question}: {format_number(q.score)}",
+                title_justify="left",
+                show_lines=True,
+            )
+            table.add_column(pair.a, overflow="fold")
+            table.add_column(pair.b, overflow="fold")
+            for passage in q.passages[:3]:
+                table.add_row(_shorten(passage.text_a, 300), _shorten(passage.text_b, 300))
+            out.print(table)
+
+
+@app.command()
+def export(
+    out_dir: Annotated[Path, typer.Argument(help="Folder for the exported gradebook.")],
+    db: GradebookOption = DEFAULT_DB,
+    rubric_id: RubricIdOption = None,
+) -> None:
+    """Export the gradebook with real student ids (pseudonyms of anonymous grading are undone):
+    the latest run with every override, as report.json and grades.csv.
+
+    Example: grader export final/ --db reports/gradebook.db
+    """
+    try:
+        with open_gradebook(db, create=False) as book:
+            run = _latest_run(book, rubric_id)
+            report = book.current_report(run)
+            rubric = book.run_rubric(run)
+        written = write_reports(report, rubric, out_dir)
+    except GraderError as error:
+        _fail(error)
+    out.print(f"exported run {run.id} of {run.rubric_id}: " + ", ".join(str(p) for p in written))
+
+
+def _print_upgrade(book: Gradebook) -> None:
+    if book.upgraded_from is not None:
+        err.print(
+            f"upgraded {book.where} from schema version {book.upgraded_from}; "
+            f"backup: {book.backup_path}",
+            markup=False,
+        )
+
+
+def _print_changes(outcome: GradingOutcome, *, dry_run: bool) -> None:
+    name = outcome.pseudonyms.get
+    previous = outcome.previous
+    prefix = "dry run: nothing saved; " if dry_run else ""
+    if previous is None:
+        out.print(
+            f"{prefix}first run of {outcome.report.rubric.id} in this gradebook", markup=False
+        )
+        return
+    rubric_note = "; rubric changed" if outcome.rubric_changed else ""
+    out.print(
+        f"{prefix}changes since run {previous.id} ({previous.started_at}{rubric_note}):",
+        markup=False,
+    )
+    for change in outcome.diff.changes:
+        who = name(change.submission) or change.submission
+        before = "-" if change.before is None else format_number(change.before)
+        after = "-" if change.after is None else format_number(change.after)
+        if change.kind == "moved":
+            delta = format_number(change.delta)
+            sign = "+" if change.delta > 0 else ""
+            out.print(f"  {who}: {before} → {after} ({sign}{delta})", markup=False)
+            for q in change.questions:
+                qb = "-" if q.before is None else format_number(q.before)
+                qa = "-" if q.after is None else format_number(q.after)
+                out.print(f"    {q.question}: {qb} → {qa}: " + "; ".join(q.reasons), markup=False)
+        else:
+            out.print(f"  {who}: {change.kind} ({before} → {after})", markup=False)
+    counts = Counter(c.kind for c in outcome.diff.changes)
+    summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+    out.print(
+        f"  {summary + ', ' if summary else ''}{outcome.diff.unchanged} unchanged", markup=False
+    )
 
 
 def main() -> None:

@@ -60,3 +60,9 @@ class RosterError(GraderError):
         self.detail = message
         where = self.path + (f":{line}" if line is not None else "")
         super().__init__(f"{where}: {message}")
+
+
+class GradebookError(GraderError):
+    """The gradebook database cannot be opened, upgraded or updated as asked."""
+
+    exit_code = 2

@@ -42,6 +42,10 @@ class Grader:
             )
         notes = list(submission.notes)
         matches = self.match_submission(submission, notes=notes)
+        answers = {
+            q.id: submission.answers.get(q.id, "").strip()[:MAX_ANSWER_CHARS]
+            for q in self.rubric.questions
+        }
         results = [
             score_question(question, matches[question.id], self.policy)
             for question in self.rubric.questions
@@ -55,6 +59,7 @@ class Grader:
             needs_review=submission.needs_review or any(r.needs_review for r in results),
             notes=notes,
             questions=results,
+            answers=answers,
         )
 
     def match_submission(

@@ -212,6 +212,26 @@ class MisconceptionResult(BaseModel):
     feedback: str = ""
 
 
+class Override(BaseModel):
+    """A TA's grade for one answer. It replaces the automatic score, whatever the rubric says."""
+
+    model_config = ConfigDict(frozen=True)
+
+    points: float = Field(ge=0)
+    comment: str = ""
+    by: str | None = Field(default=None, description="Who decided it.")
+    auto_score: float | None = Field(
+        default=None, description="What the rubric gives this answer now (None: not gradable)."
+    )
+    previous_auto_score: float | None = Field(
+        default=None, description="The automatic score when the override was made."
+    )
+    answer_changed: bool = Field(
+        default=False,
+        description="The answer text changed since the override (a resubmission): review it.",
+    )
+
+
 class QuestionResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -224,6 +244,8 @@ class QuestionResult(BaseModel):
     confidence: float = Field(ge=0, le=1, default=1.0)
     needs_review: bool = False
     review_reasons: list[str] = Field(default_factory=list)
+    manual: bool = Field(default=False, description="The score is a TA's override.")
+    override: Override | None = None
 
 
 SubmissionStatus = Literal["graded", "error"]
@@ -241,6 +263,10 @@ class SubmissionResult(BaseModel):
     needs_review: bool = False
     notes: list[str] = Field(default_factory=list)
     questions: list[QuestionResult] = Field(default_factory=list)
+    manual: bool = Field(default=False, description="At least one question has a TA's override.")
+    # The answer text graded per question, for the gradebook (hashes, review groups); never
+    # written to report.json.
+    answers: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
 
 
 class RubricRef(BaseModel):

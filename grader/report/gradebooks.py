@@ -107,6 +107,7 @@ def plain_gradebook(report: Report, rubric: Rubric) -> tuple[list[str], list[lis
         "status",
         "needs_review",
         "error",
+        "manual",  # the questions whose score is a TA's override
     ]
     rows = []
     for s in report.submissions:
@@ -120,6 +121,7 @@ def plain_gradebook(report: Report, rubric: Rubric) -> tuple[list[str], list[lis
                 s.status,
                 safe_cell(s.needs_review),
                 safe_cell(s.error),
+                safe_cell(" ".join(q.id for q in s.questions if q.manual)),
             ]
         )
     return header, rows

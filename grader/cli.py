@@ -15,13 +15,13 @@ from rich.table import Table
 
 from grader import __version__
 from grader.errors import GraderError, UsageError
-from grader.grading import Grader, grade_folder
+from grader.grading import Grader, grade_batch
 from grader.linting import lint_rubric
 from grader.loading import (
     DEFAULT_MAX_BYTES,
     find_rubric,
-    iter_submission_files,
     load_rubric,
+    open_batch,
     rubric_json_schema,
 )
 from grader.models import Report, Rubric, SubmissionResult
@@ -80,14 +80,22 @@ def _main(
 @app.command()
 def grade(
     submissions: Annotated[
-        Path, typer.Argument(help="Folder of submissions, one file per student.")
+        Path,
+        typer.Argument(
+            help="Folder of submissions, or a .zip such as a Canvas or Moodle download."
+        ),
     ] = Path("submissions"),
     rubric: RubricOption = None,
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the reports.")] = Path(
         "reports"
     ),
     max_bytes: Annotated[
-        int, typer.Option("--max-bytes", help="Largest submission file read, in bytes.", min=1)
+        int,
+        typer.Option(
+            "--max-bytes",
+            help="Largest text file read, in bytes (Word, PDF, notebook: 10 times this).",
+            min=1,
+        ),
     ] = DEFAULT_MAX_BYTES,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
 ) -> None:
@@ -95,16 +103,18 @@ def grade(
 
     Example: grader grade submissions/ --rubric rubrics/dl_assignment_14.yaml --out reports/
 
+    SUBMISSIONS may be a zip downloaded from the LMS: grader grade canvas-download.zip
+
     Exit codes: 0 all graded; 3 some submissions could not be graded (they have an error row);
     2 bad usage or a bad rubric.
     """
     try:
         _, loaded = _resolve_rubric(rubric)
-        paths = list(iter_submission_files(submissions))
-        if not paths:
-            raise UsageError(f"{submissions}: no submission files found")
-        with _progress(len(paths), quiet) as advance:
-            report = grade_folder(loaded, submissions, max_bytes=max_bytes, on_progress=advance)
+        with (
+            open_batch(submissions, max_bytes=max_bytes) as batch,
+            _progress(len(batch), quiet) as advance,
+        ):
+            report = grade_batch(loaded, batch, on_progress=advance)
         written = write_reports(report, loaded, out_dir)
     except GraderError as error:
         _fail(error)
@@ -117,7 +127,9 @@ def grade(
 
 @app.command()
 def check(
-    file: Annotated[Path, typer.Argument(help="Your answer file (.md or .txt).")],
+    file: Annotated[
+        Path, typer.Argument(help="Your answer file (.md, .txt, .ipynb, .docx, .pdf or .html).")
+    ],
     rubric: RubricOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from grader.loading import DEFAULT_MAX_BYTES, iter_submission_files, load_submission
-from grader.matching import RubricMatcher
+from grader.loading import DEFAULT_MAX_BYTES, SubmissionBatch, load_submission, open_batch
+from grader.matching import RubricMatcher, align_answers
 from grader.models import Report, Rubric, RubricRef, Submission, SubmissionResult
 from grader.scoring import DEFAULT_POLICY, ScoringPolicy, score_question
 
@@ -31,6 +31,12 @@ class Grader:
     def grade_submission(self, submission: Submission) -> SubmissionResult:
         """Score every question of one submission; errors become an error row, not an exception."""
         max_score = self.rubric.max_score
+        origin = {
+            "name": submission.name,
+            "late": submission.late,
+            "files": submission.files,
+            "duplicates": submission.duplicates,
+        }
         if submission.error is not None:
             return SubmissionResult(
                 id=submission.id,
@@ -39,8 +45,17 @@ class Grader:
                 error=submission.error,
                 max_score=max_score,
                 notes=submission.notes,
+                **origin,
             )
         notes = list(submission.notes)
+        aligned = submission.unsplit_text is not None and not submission.answers
+        if aligned:
+            alignment = align_answers(self.matcher, self.rubric, submission.unsplit_text or "")
+            submission = submission.model_copy(update={"answers": alignment.answers})
+            notes.append(
+                "no question headings: paragraphs were matched to questions by their wording "
+                f"(confidence {alignment.confidence:.2f}); check the split"
+            )
         results = []
         for question in self.rubric.questions:
             answer = submission.answers.get(question.id, "").strip()
@@ -50,7 +65,18 @@ class Grader:
                 )
                 answer = answer[:MAX_ANSWER_CHARS]
             match = self.matcher.match_answer(question.id, answer) if answer else None
-            results.append(score_question(question, match, self.policy))
+            result = score_question(question, match, self.policy)
+            if aligned and result.answered:
+                result = result.model_copy(
+                    update={
+                        "needs_review": True,
+                        "review_reasons": [
+                            *result.review_reasons,
+                            "answer found by matching paragraphs to questions, not by a heading",
+                        ],
+                    }
+                )
+            results.append(result)
         return SubmissionResult(
             id=submission.id,
             source=submission.source,
@@ -60,6 +86,7 @@ class Grader:
             needs_review=submission.needs_review or any(r.needs_review for r in results),
             notes=notes,
             questions=results,
+            **origin,
         )
 
     def grade_file(self, path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> SubmissionResult:
@@ -90,6 +117,29 @@ def grade_paths(
     )
 
 
+def grade_batch(
+    rubric: Rubric,
+    batch: SubmissionBatch,
+    *,
+    grader: Grader | None = None,
+    on_progress: Callable[[SubmissionResult], None] | None = None,
+) -> Report:
+    """Grade every submission of a batch (see `open_batch`), one student at a time."""
+    grader = grader or Grader(rubric)
+    results = []
+    for student in batch.students:
+        result = grader.grade_submission(batch.load(student, rubric))
+        results.append(result)
+        if on_progress is not None:
+            on_progress(result)
+    results.sort(key=lambda r: (r.id, r.source))
+    return Report(
+        rubric=RubricRef(id=rubric.id, title=rubric.title),
+        max_score=rubric.max_score,
+        submissions=results,
+    )
+
+
 def grade_folder(
     rubric: Rubric,
     folder: Path,
@@ -98,11 +148,6 @@ def grade_folder(
     max_bytes: int = DEFAULT_MAX_BYTES,
     on_progress: Callable[[SubmissionResult], None] | None = None,
 ) -> Report:
-    """Grade every file below `folder`."""
-    return grade_paths(
-        rubric,
-        list(iter_submission_files(folder)),
-        grader=grader,
-        max_bytes=max_bytes,
-        on_progress=on_progress,
-    )
+    """Grade every submission in a folder or a zip (an LMS download)."""
+    with open_batch(folder, max_bytes=max_bytes) as batch:
+        return grade_batch(rubric, batch, grader=grader, on_progress=on_progress)

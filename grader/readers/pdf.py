@@ -1,0 +1,134 @@
+"""PDFs, for their text layer (pypdf): paragraphs recovered from the layout, hyphenation at line
+ends undone; encrypted, damaged and scanned (image-only) files told apart."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from typing import Any
+
+from pypdf import PdfReader
+from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError, PyPdfError
+
+from grader.errors import SubmissionError
+from grader.readers.base import Document
+
+#: Stop reading once the text passes this many characters (the caller enforces --max-bytes).
+MAX_TEXT = 50_000_000
+_HYPHENATED = re.compile(r"(?<=[a-z])-\n(?=[a-z])")
+_SPACES = re.compile(r"[ \t]{2,}")
+
+
+def read_pdf(name: str, data: bytes, *, max_chars: int = MAX_TEXT) -> Document:
+    # pypdf reports recoverable damage through logging; a batch tool should not echo it.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            _decrypt(name, reader)
+        pages = list(reader.pages)
+    except SubmissionError:
+        raise
+    except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, AttributeError,
+            IndexError, RecursionError) as exc:
+        raise SubmissionError(name, f"corrupt PDF, cannot be read ({_short(exc)})") from None
+    texts: list[str] = []
+    scanned: list[int] = []
+    total = 0
+    for number, page in enumerate(pages, start=1):
+        try:
+            text = _page_text(page)
+        except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, AttributeError,
+                IndexError, RecursionError, ZeroDivisionError):
+            text = ""
+        if not text.strip() and _has_images(page):
+            scanned.append(number)
+        texts.append(text)
+        total += len(text)
+        if total > max_chars:
+            break
+    text = "\n\n".join(t.strip() for t in texts if t.strip())
+    if not text.strip():
+        if scanned:
+            raise SubmissionError(
+                name,
+                "scanned PDF: its pages are images with no text layer, so there is nothing to "
+                "grade; ask for a typed copy (or run OCR on it first)",
+            )
+        raise SubmissionError(name, "empty file: the PDF has no text")
+    notes: tuple[str, ...] = ()
+    if scanned:
+        listed = ", ".join(str(n) for n in scanned)
+        notes = (f"page(s) {listed} are scanned images without text; they were not read",)
+    return Document(text, notes, partial=bool(scanned))
+
+
+def _decrypt(name: str, reader: PdfReader) -> None:
+    """Many PDFs are 'encrypted' only to restrict editing, with an empty password: read those."""
+    try:
+        if reader.decrypt(""):
+            return
+    except (DependencyError, FileNotDecryptedError, PdfReadError, NotImplementedError):
+        pass
+    raise SubmissionError(
+        name, "encrypted PDF: it needs a password to open; ask the student for an unprotected copy"
+    )
+
+
+def _page_text(page: Any) -> str:
+    plain = str(page.extract_text())
+    try:
+        layout = str(page.extract_text(extraction_mode="layout", layout_mode_space_vertically=True))
+    except Exception:  # layout mode is an extra; plain text is what counts
+        layout = ""
+    text = _with_paragraphs(plain, layout) if layout else plain
+    text = _HYPHENATED.sub("", text)
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
+
+
+def _with_paragraphs(plain: str, layout: str) -> str:
+    """Plain extraction keeps words whole but loses paragraph breaks; layout extraction keeps
+    the vertical gaps. Put the layout's blank lines into the plain text where both agree."""
+    breaks: set[int] = set()
+    seen = 0
+    pending = False
+    for line in layout.split("\n"):
+        compact = "".join(line.split())
+        if not compact:
+            pending = seen > 0
+            continue
+        if pending:
+            breaks.add(seen)
+            pending = False
+        seen += len(compact)
+    if "".join(plain.split()) != "".join(layout.split()):
+        return plain
+    out: list[str] = []
+    seen = 0
+    for line in plain.split("\n"):
+        compact = "".join(line.split())
+        if compact and seen in breaks and out:
+            out.append("")
+        out.append(line)
+        seen += len(compact)
+    return "\n".join(out)
+
+
+def _has_images(page: Any) -> bool:
+    try:
+        resources = page.get("/Resources")
+        resources = resources.get_object() if resources is not None else None
+        xobjects = resources.get("/XObject") if resources is not None else None
+        if xobjects is None:
+            return False
+        xobjects = xobjects.get_object()
+        return any(xobjects[key].get_object().get("/Subtype") == "/Image" for key in xobjects)
+    except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, AttributeError):
+        return False
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text if len(text) <= 120 else text[:117] + "..."

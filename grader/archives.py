@@ -105,7 +105,9 @@ def unsafe_name_reason(name: str) -> str | None:
     if name.startswith("/") or (len(name) > 1 and name[1] == ":") or name.startswith("//"):
         return f"unsafe name in the archive ({name!r} is an absolute path); not read"
     if ".." in PurePosixPath(name).parts:
-        return f"unsafe name in the archive ({name!r} points outside the archive with '..'); not read"
+        return (
+            f"unsafe name in the archive ({name!r} points outside the archive with '..'); not read"
+        )
     return None
 
 
@@ -113,7 +115,9 @@ def read_entry(archive: zipfile.ZipFile, entry: ArchiveEntry, limit: int) -> byt
     """The bytes of one entry, never more than `limit` + 1 (so the caller can tell it was cut);
     `ArchiveError` when the entry is damaged."""
     try:
-        with archive.open(entry.name if entry.name in archive.NameToInfo else _stored_name(archive, entry)) as handle:
+        with archive.open(
+            entry.name if entry.name in archive.NameToInfo else _stored_name(archive, entry)
+        ) as handle:
             return handle.read(limit + 1)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError, ValueError) as exc:
         raise ArchiveError(f"corrupt archive entry, cannot be read ({exc})") from None

@@ -38,7 +38,9 @@ CANVAS_NAME = re.compile(
 # Moodle "Download all submissions": a folder per participant and submission plugin, or (older
 # versions, or "download as flat files") the same prefix on every file name.
 MOODLE_FOLDER = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z]+)_?$")
-MOODLE_FILE = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<rest>.+)$")
+MOODLE_FILE = re.compile(
+    r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<rest>.+)$"
+)
 
 #: Files every OS and LMS sprinkles into folders and zips; they are nobody's submission.
 JUNK_NAMES = frozenset({"thumbs.db", "desktop.ini", "icon\r"})
@@ -149,7 +151,9 @@ def _walk_folder(folder: Path, *, max_bytes: int, limits: ArchiveLimits) -> Iter
         try:
             stat = path.stat()
         except OSError as exc:
-            yield InputFile(str(path), parts, 0, 0.0, _unreadable, f"unreadable ({exc.strerror or exc})")
+            yield InputFile(
+                str(path), parts, 0, 0.0, _unreadable, f"unreadable ({exc.strerror or exc})"
+            )
             continue
         reader = _file_reader(path)
         file = InputFile(str(path), parts, stat.st_size, stat.st_mtime, reader)
@@ -214,8 +218,8 @@ def _walk_archive(
     student_display: str | None = None,
 ) -> Iterator[InputFile]:
     for entry in sorted(entries, key=lambda e: e.name):
-        if _is_junk(entry.parts):
-            continue
+        if entry.problem is None and _is_junk(entry.parts):
+            continue  # an unsafe name is reported, never skipped as junk
 
         def read(limit: int, entry: ArchiveEntry = entry) -> bytes:
             handle = archive.get() if isinstance(archive, _LazyArchive) else archive
@@ -237,7 +241,9 @@ def _walk_archive(
             yield file
 
 
-def _nested(file: InputFile, *, depth: int, max_bytes: int, limits: ArchiveLimits) -> Iterator[InputFile]:
+def _nested(
+    file: InputFile, *, depth: int, max_bytes: int, limits: ArchiveLimits
+) -> Iterator[InputFile]:
     """A zip inside the input: an LMS download (its files join the batch) or one student's
     archive (its files are that student's)."""
     from grader.readers import RICH_SIZE_FACTOR
@@ -270,21 +276,33 @@ def _nested(file: InputFile, *, depth: int, max_bytes: int, limits: ArchiveLimit
         yield replace(file, problem="empty archive: it holds no files")
         return
     is_batch = any(
-        CANVAS_NAME.match(e.parts[-1]) or MOODLE_FILE.match(e.parts[-1])
+        CANVAS_NAME.match(e.parts[-1])
+        or MOODLE_FILE.match(e.parts[-1])
         or any(MOODLE_FOLDER.match(p) for p in e.parts[:-1])
         for e in entries
     )
     archive = _LazyArchive(file, limit)
     if is_batch:
         yield from _walk_archive(
-            archive, entries, file.display, file.parts[:-1],
-            depth=depth, max_bytes=max_bytes, limits=limits,
+            archive,
+            entries,
+            file.display,
+            file.parts[:-1],
+            depth=depth,
+            max_bytes=max_bytes,
+            limits=limits,
         )
     else:
         yield from _walk_archive(
-            archive, entries, file.display, file.parts,
-            depth=depth, max_bytes=max_bytes, limits=limits,
-            student_archive=file.parts, student_display=file.display,
+            archive,
+            entries,
+            file.display,
+            file.parts,
+            depth=depth,
+            max_bytes=max_bytes,
+            limits=limits,
+            student_archive=file.parts,
+            student_display=file.display,
         )
 
 
@@ -355,14 +373,20 @@ def _lms_owner(file: InputFile, root_display: str) -> Owner | None:
     moodle = MOODLE_FILE.match(name)
     if moodle:
         return Owner(
-            safe_id(moodle["id"]), moodle["name"].strip(), False,
-            ("moodle", *parts[:-1], moodle["id"]), None,
+            safe_id(moodle["id"]),
+            moodle["name"].strip(),
+            False,
+            ("moodle", *parts[:-1], moodle["id"]),
+            None,
         )
     canvas = CANVAS_NAME.match(name)
     if canvas:
         return Owner(
-            safe_id(canvas["user"]), canvas["login"], bool(canvas["late"]),
-            ("canvas", *parts[:-1], canvas["user"]), None,
+            safe_id(canvas["user"]),
+            canvas["login"],
+            bool(canvas["late"]),
+            ("canvas", *parts[:-1], canvas["user"]),
+            None,
         )
     return None
 
@@ -388,7 +412,9 @@ def _student_folders(files: list[InputFile]) -> set[tuple[str, ...]]:
         return set()
     found: set[tuple[str, ...]] = set()
     for holders in folders_by_stem.values():
-        if len(holders) >= STUDENT_FOLDER_MIN and len(holders) >= STUDENT_FOLDER_SHARE * len(folders):
+        if len(holders) >= STUDENT_FOLDER_MIN and len(holders) >= STUDENT_FOLDER_SHARE * len(
+            folders
+        ):
             found |= holders
     return found
 
@@ -403,7 +429,10 @@ def _plain_owner(
         folder = file.parts[:depth]
         if folder in student_folders:
             return Owner(
-                safe_id(folder[-1]), None, False, ("folder", *folder),
+                safe_id(folder[-1]),
+                None,
+                False,
+                ("folder", *folder),
                 _join(root_display, folder, file),
             )
     return Owner(

@@ -376,7 +376,9 @@ def load_student(student: StudentFiles, rubric: Rubric, *, max_bytes: int) -> Su
         if len(problems) == 1:
             return Submission(**base, error=problems[0][1])
         listed = "; ".join(f"{f.name}: {reason}" for f, reason in problems)
-        return Submission(**base, error=f"none of its {len(problems)} files could be read ({listed})")
+        return Submission(
+            **base, error=f"none of its {len(problems)} files could be read ({listed})"
+        )
     for file, reason in problems:
         notes.append(f"{file.name} not read: {reason}")
     texts = _drop_repeats(texts, notes)
@@ -392,13 +394,19 @@ def load_student(student: StudentFiles, rubric: Rubric, *, max_bytes: int) -> Su
             "student id also handed in: " + ", ".join(student.duplicates) + " (older; not graded)"
         )
     submission = submission_from_text(
-        "\n\n".join(text for _, text in texts), rubric, submission_id=student.id, source=student.source
+        "\n\n".join(text for _, text in texts),
+        rubric,
+        submission_id=student.id,
+        source=student.source,
     )
     return submission.model_copy(
         update={
             **base,
             "notes": [*notes, *submission.notes],
-            "needs_review": submission.needs_review or partial or bool(problems) or bool(student.duplicates),
+            "needs_review": submission.needs_review
+            or partial
+            or bool(problems)
+            or bool(student.duplicates),
         }
     )
 

@@ -77,7 +77,11 @@ def build_pdf(text_pages: str | None = None, *, image_pages: int = 0) -> bytes:
     page_ids = []
     for content in contents:
         stream = add(
-            b"<< /Length " + str(len(content)).encode() + b" >>\nstream\n" + content + b"\nendstream"
+            b"<< /Length "
+            + str(len(content)).encode()
+            + b" >>\nstream\n"
+            + content
+            + b"\nendstream"
         )
         page_ids.append(
             add(

@@ -134,3 +134,41 @@ def test_python_dash_m_works() -> None:
         [sys.executable, "-m", "grader", "--version"], capture_output=True, text=True
     )
     assert done.returncode == 0 and done.stdout.startswith("grader ")
+
+
+def test_grade_accepts_an_lms_zip_and_exits_3_with_reasons(tmp_path: Path) -> None:
+    import zipfile
+
+    archive = tmp_path / "canvas.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(ROOT / "submissions" / "ben_good.txt", "okaforben_LATE_2222_3333_hw.txt")
+        zf.writestr("doejohn_4444_5555_scan.pdf", b"%PDF-1.4\n" + bytes(64))
+    out = tmp_path / "o"
+    result = runner.invoke(app, ["grade", str(archive), "-r", str(DL14_RUBRIC), "--out", str(out)])
+    assert result.exit_code == 3, result.output
+    assert "1 graded, 1 error(s)" in result.output
+    assert "4444" in result.output and "PDF" in result.output
+    report = json.loads((out / "report.json").read_text())
+    rows = {s["id"]: s for s in report["submissions"]}
+    assert rows["2222"]["late"] is True and rows["2222"]["status"] == "graded"
+    assert rows["4444"]["status"] == "error"
+
+
+def test_grade_exits_2_on_a_corrupt_zip(tmp_path: Path) -> None:
+    archive = tmp_path / "class.zip"
+    archive.write_bytes(b"PK\x03\x04 truncated download")
+    result = runner.invoke(
+        app, ["grade", str(archive), "-r", str(DL14_RUBRIC), "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 2
+    assert "corrupt archive" in result.output and "Traceback" not in result.output
+
+
+def test_check_reads_a_word_file(tmp_path: Path) -> None:
+    from .builders import markdown_to_docx
+
+    path = tmp_path / "mine.docx"
+    path.write_bytes(markdown_to_docx((ROOT / "submissions" / "dev_weak.md").read_text()))
+    result = runner.invoke(app, ["check", str(path), "-r", str(DL14_RUBRIC)])
+    assert result.exit_code == 0, result.output
+    assert "misconception: q7.m.slows_inference" in result.output

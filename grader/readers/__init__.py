@@ -94,10 +94,7 @@ def size_limit(name: str, max_bytes: int) -> int:
 def too_large_reason(size: int, name: str, max_bytes: int) -> str:
     limit = size_limit(name, max_bytes)
     scale = f" ({RICH_SIZE_FACTOR} × --max-bytes for this format)" if limit != max_bytes else ""
-    return (
-        f"too large ({size:,} bytes; the limit is {limit:,}{scale}; "
-        "raise it with --max-bytes)"
-    )
+    return f"too large ({size:,} bytes; the limit is {limit:,}{scale}; raise it with --max-bytes)"
 
 
 def sniff(data: bytes) -> str | None:
@@ -156,8 +153,7 @@ def read_document(name: str, data: bytes, *, max_chars: int) -> Document:
     if len(document.text) > max_chars:
         raise SubmissionError(
             name,
-            f"too large (over {max_chars:,} characters of text; "
-            "raise the limit with --max-bytes)",
+            f"too large (over {max_chars:,} characters of text; raise the limit with --max-bytes)",
         )
     if not document.text.strip():
         raise SubmissionError(name, document.empty_reason or "empty file: it contains no text")

@@ -43,14 +43,20 @@ def read_notebook(name: str, data: bytes) -> Document:
         if kind in {"markdown", "raw", "heading"}:
             if kind == "heading":  # nbformat 3: a heading cell with a level
                 level = cell.get("level", 1)
-                source = "#" * (level if isinstance(level, int) and 0 < level < 7 else 1) + " " + source
+                source = (
+                    "#" * (level if isinstance(level, int) and 0 < level < 7 else 1) + " " + source
+                )
             parts.append(source.strip())
         elif kind == "code":
             prose = code_prose(source)
             if prose:
                 code_cells_read += 1
                 parts.append(prose)
-    notes = (f"text read from comments and strings in {code_cells_read} code cell(s)",) if code_cells_read else ()
+    notes = (
+        (f"text read from comments and strings in {code_cells_read} code cell(s)",)
+        if code_cells_read
+        else ()
+    )
     return Document(
         "\n\n".join(p for p in parts if p),
         notes,

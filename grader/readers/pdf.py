@@ -1,5 +1,5 @@
 """PDFs, for their text layer (pypdf): paragraphs recovered from the layout, hyphenation at line
-ends undone; encrypted, damaged and scanned (image-only) files told apart."""
+ends joined; encrypted, damaged and scanned (image-only) files told apart."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from grader.readers.base import Document
 
 #: Stop reading once the text passes this many characters (the caller enforces --max-bytes).
 MAX_TEXT = 50_000_000
+# A line that ends in a hyphen before a lower-case word: word processors break compounds there
+# ("well-" / "known") far more often than they hyphenate, so the hyphen is kept.
 _HYPHENATED = re.compile(r"(?<=[a-z])-\n(?=[a-z])")
 _SPACES = re.compile(r"[ \t]{2,}")
 
@@ -30,8 +32,16 @@ def read_pdf(name: str, data: bytes, *, max_chars: int = MAX_TEXT) -> Document:
         pages = list(reader.pages)
     except SubmissionError:
         raise
-    except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, AttributeError,
-            IndexError, RecursionError) as exc:
+    except (
+        PdfReadError,
+        PyPdfError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        RecursionError,
+    ) as exc:
         raise SubmissionError(name, f"corrupt PDF, cannot be read ({_short(exc)})") from None
     texts: list[str] = []
     scanned: list[int] = []
@@ -39,8 +49,17 @@ def read_pdf(name: str, data: bytes, *, max_chars: int = MAX_TEXT) -> Document:
     for number, page in enumerate(pages, start=1):
         try:
             text = _page_text(page)
-        except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, AttributeError,
-                IndexError, RecursionError, ZeroDivisionError):
+        except (
+            PdfReadError,
+            PyPdfError,
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+            IndexError,
+            RecursionError,
+            ZeroDivisionError,
+        ):
             text = ""
         if not text.strip() and _has_images(page):
             scanned.append(number)
@@ -48,7 +67,7 @@ def read_pdf(name: str, data: bytes, *, max_chars: int = MAX_TEXT) -> Document:
         total += len(text)
         if total > max_chars:
             break
-    text = "\n\n".join(t.strip() for t in texts if t.strip())
+    text = _join_pages([t.strip() for t in texts if t.strip()])
     if not text.strip():
         if scanned:
             raise SubmissionError(
@@ -62,6 +81,19 @@ def read_pdf(name: str, data: bytes, *, max_chars: int = MAX_TEXT) -> Document:
         listed = ", ".join(str(n) for n in scanned)
         notes = (f"page(s) {listed} are scanned images without text; they were not read",)
     return Document(text, notes, partial=bool(scanned))
+
+
+def _join_pages(pages: list[str]) -> str:
+    """Pages are paragraphs apart, unless a sentence runs on from one page to the next."""
+    out = ""
+    for page in pages:
+        if not out:
+            out = page
+        elif re.search(r"[A-Za-z0-9,;:(-]$", out) and re.match(r"[a-z(]", page):
+            out += "\n" + page
+        else:
+            out += "\n\n" + page
+    return out
 
 
 def _decrypt(name: str, reader: PdfReader) -> None:
@@ -83,7 +115,7 @@ def _page_text(page: Any) -> str:
     except Exception:  # layout mode is an extra; plain text is what counts
         layout = ""
     text = _with_paragraphs(plain, layout) if layout else plain
-    text = _HYPHENATED.sub("", text)
+    text = _HYPHENATED.sub("-", text)
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
 

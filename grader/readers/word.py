@@ -23,7 +23,9 @@ MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fall
 MAX_EXPANSION = 100
 _HEADING_STYLE = re.compile(r"^(?:heading|überschrift|titre|título)\s*(\d)$", re.IGNORECASE)
 # A table cell that only labels a question: "Q1", "Answer 2", "3", "4."
-_LABEL_CELL = re.compile(r"^(?:(?:q(?:uestion)?|ans(?:wer)?)\s*\.?\s*)?(\d{1,2})\s*[.):]?$", re.IGNORECASE)
+_LABEL_CELL = re.compile(
+    r"^(?:(?:q(?:uestion)?|ans(?:wer)?)\s*\.?\s*)?(\d{1,2})\s*[.):]?$", re.IGNORECASE
+)
 
 
 def read_docx(name: str, data: bytes) -> Document:
@@ -191,8 +193,10 @@ class _Numbering:
         if not num_id or num_id == "0" or num_id not in self.levels:
             return ""
         levels = self.levels[num_id]
-        counters = self.counters.setdefault(num_id, [lv.start - 1 for _, lv in sorted(
-            (i, levels.get(i, _Level())) for i in range(9))])
+        counters = self.counters.setdefault(
+            num_id,
+            [lv.start - 1 for _, lv in sorted((i, levels.get(i, _Level())) for i in range(9))],
+        )
         counters[ilvl] += 1
         for deeper in range(ilvl + 1, 9):
             counters[deeper] = levels.get(deeper, _Level()).start - 1
@@ -246,8 +250,21 @@ def _parse_level(lvl: Any) -> _Level:
     )
 
 
-_ROMAN = [(1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"), (50, "l"),
-          (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")]
+_ROMAN = [
+    (1000, "m"),
+    (900, "cm"),
+    (500, "d"),
+    (400, "cd"),
+    (100, "c"),
+    (90, "xc"),
+    (50, "l"),
+    (40, "xl"),
+    (10, "x"),
+    (9, "ix"),
+    (5, "v"),
+    (4, "iv"),
+    (1, "i"),
+]
 
 
 def _format_number(value: int, fmt: str) -> str:

@@ -50,7 +50,12 @@ class Grader:
         notes = list(submission.notes)
         aligned = submission.unsplit_text is not None and not submission.answers
         if aligned:
-            alignment = align_answers(self.matcher, self.rubric, submission.unsplit_text or "")
+            text = submission.unsplit_text or ""
+            limit = MAX_ANSWER_CHARS * len(self.rubric.questions)
+            if len(text) > limit:
+                notes.append(f"text cut to its first {limit:,} characters before alignment")
+                text = text[:limit]
+            alignment = align_answers(self.matcher, self.rubric, text)
             submission = submission.model_copy(update={"answers": alignment.answers})
             notes.append(
                 "no question headings: paragraphs were matched to questions by their wording "

@@ -311,6 +311,9 @@ ALIGN_BACKWARD_PENALTY = 0.05
 #: Up to this many questions, the alignment allows answers in any order (it tries every order:
 #: 2^n states); above it, answers are taken to follow the questions' order.
 ALIGN_ANY_ORDER_MAX_QUESTIONS = 8
+#: Longer texts are cut into at most this many runs of paragraphs, so alignment time stays
+#: bounded (each block is matched against every question).
+ALIGN_MAX_BLOCKS = 60
 
 
 @dataclass(frozen=True)
@@ -358,9 +361,14 @@ def _alignment_blocks(text: str, question_count: int) -> list[str]:
         elif current:
             paragraphs.append("\n".join(current))
             current = []
-    if len(paragraphs) >= question_count:
-        return paragraphs
-    return [s for p in paragraphs for s in split_sentences(" ".join(p.split()))]
+    if len(paragraphs) < question_count:
+        paragraphs = [s for p in paragraphs for s in split_sentences(" ".join(p.split()))]
+    if len(paragraphs) > ALIGN_MAX_BLOCKS:
+        size = -(-len(paragraphs) // ALIGN_MAX_BLOCKS)
+        paragraphs = [
+            "\n\n".join(paragraphs[i : i + size]) for i in range(0, len(paragraphs), size)
+        ]
+    return paragraphs
 
 
 def alignment_similarity(matcher: RubricMatcher, rubric: Rubric, blocks: list[str]) -> np.ndarray:

@@ -118,7 +118,18 @@ def review_queue(report: Report) -> list[dict[str, Any]]:
 def gradebook_rows(report: Report, rubric: Rubric) -> tuple[list[str], list[list[str]]]:
     """The plain gradebook: one row per submission, error rows included."""
     question_ids = [q.id for q in rubric.questions]
-    header = ["submission", "score", "max_score", *question_ids, "status", "needs_review", "error"]
+    header = [
+        "submission",
+        "score",
+        "max_score",
+        *question_ids,
+        "status",
+        "needs_review",
+        "error",
+        "name",
+        "late",
+        "files",
+    ]
     rows = []
     for s in report.submissions:
         per_question = {q.id: q.score for q in s.questions}
@@ -131,6 +142,9 @@ def gradebook_rows(report: Report, rubric: Rubric) -> tuple[list[str], list[list
                 s.status,
                 safe_cell(s.needs_review),
                 safe_cell(s.error),
+                safe_cell(s.name),
+                safe_cell(s.late),
+                safe_cell("; ".join(s.files)),
             ]
         )
     return header, rows

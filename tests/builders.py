@@ -119,7 +119,7 @@ def markdown_to_notebook(markdown: str, *, nbformat: int = 4) -> bytes:
 
 def markdown_to_pdf(markdown: str, *, image_pages: int = 0) -> bytes:
     """A PDF as a word processor exports it: headings and emphasis are typography, not '#'."""
-    lines = [_plain(_HEADING.sub(r"\2", line)) for line in markdown.split("\n")]
+    lines = [_plain(_HEADING.sub(r"\2", line)) for line in _logical_lines(markdown)]
     return build_pdf("\n".join(lines), image_pages=image_pages)
 
 

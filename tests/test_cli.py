@@ -152,6 +152,15 @@ def test_grade_accepts_an_lms_zip_and_exits_3_with_reasons(tmp_path: Path) -> No
     rows = {s["id"]: s for s in report["submissions"]}
     assert rows["2222"]["late"] is True and rows["2222"]["status"] == "graded"
     assert rows["4444"]["status"] == "error"
+    import csv
+    import io
+
+    grades = list(csv.DictReader(io.StringIO((out / "grades.csv").read_text())))
+    assert {g["files"] for g in grades} == {
+        f"{archive}!okaforben_LATE_2222_3333_hw.txt",
+        f"{archive}!doejohn_4444_5555_scan.pdf",
+    }
+    assert {g["submission"]: g["late"] for g in grades} == {"2222": "true", "4444": "false"}
 
 
 def test_grade_exits_2_on_a_corrupt_zip(tmp_path: Path) -> None:

@@ -315,3 +315,23 @@ def test_html_built_from_markdown_reads_back() -> None:
     text = read("a.html", markdown_to_html(ANSWERS))
     assert "## Answer 2\n\nTraining takes longer with dropout." in text
     assert "- it needs more epochs" in text
+
+
+def test_pdf_lines_broken_short_after_a_sentence_end_a_paragraph() -> None:
+    """List items whose bullets a browser draws as graphics: each ends short, with a full stop."""
+    from grader.readers.pdf import _with_paragraphs
+
+    plain = (
+        "ReLU: fast and simple, the default for the hidden layers of most deep\n"
+        "networks.\n"
+        "tanh: outputs between -1 and 1.\n"
+        "Softmax: mutually exclusive classes, as the output layer of a classifier\n"
+        "network with many classes."
+    )
+    layout = "\n".join("    " + line for line in plain.split("\n"))
+    assert _with_paragraphs(plain, layout).split("\n\n") == [
+        "ReLU: fast and simple, the default for the hidden layers of most deep\nnetworks.",
+        "tanh: outputs between -1 and 1.",
+        "Softmax: mutually exclusive classes, as the output layer of a classifier\n"
+        "network with many classes.",
+    ]

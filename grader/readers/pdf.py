@@ -20,6 +20,9 @@ MAX_TEXT = 50_000_000
 # ("well-" / "known") far more often than they hyphenate, so the hyphen is kept.
 _HYPHENATED = re.compile(r"(?<=[a-z])-\n(?=[a-z])")
 _SPACES = re.compile(r"[ \t]{2,}")
+_SENTENCE_END = re.compile(r"[.!?:]['\")]?\s*$")
+#: A line shorter than this share of the page's longest line ends where the writer broke it.
+_SHORT_LINE = 0.9
 
 
 def read_pdf(name: str, data: bytes, *, max_chars: int = MAX_TEXT) -> Document:
@@ -122,11 +125,16 @@ def _page_text(page: Any) -> str:
 
 def _with_paragraphs(plain: str, layout: str) -> str:
     """Plain extraction keeps words whole but loses paragraph breaks; layout extraction keeps
-    the vertical gaps. Put the layout's blank lines into the plain text where both agree."""
+    the vertical gaps and where lines end. Put the layout's paragraph breaks into the plain
+    text where both agree: a blank line, or a short line that ends a sentence (the next word
+    would have fitted on it, so the break was typed: list items whose bullets are drawn as
+    graphics end that way)."""
+    lines = layout.split("\n")
+    width = max((len(line.rstrip()) for line in lines), default=0)
     breaks: set[int] = set()
     seen = 0
     pending = False
-    for line in layout.split("\n"):
+    for index, line in enumerate(lines):
         compact = "".join(line.split())
         if not compact:
             pending = seen > 0
@@ -135,13 +143,20 @@ def _with_paragraphs(plain: str, layout: str) -> str:
             breaks.add(seen)
             pending = False
         seen += len(compact)
+        following = lines[index + 1].strip() if index + 1 < len(lines) else ""
+        if (
+            _SENTENCE_END.search(line)
+            and len(line.rstrip()) < _SHORT_LINE * width
+            and following[:1].isalnum()
+        ):
+            breaks.add(seen)
     if "".join(plain.split()) != "".join(layout.split()):
         return plain
     out: list[str] = []
     seen = 0
     for line in plain.split("\n"):
         compact = "".join(line.split())
-        if compact and seen in breaks and out:
+        if compact and seen in breaks and out and out[-1] != "":
             out.append("")
         out.append(line)
         seen += len(compact)

@@ -335,3 +335,25 @@ def test_pdf_lines_broken_short_after_a_sentence_end_a_paragraph() -> None:
         "Softmax: mutually exclusive classes, as the output layer of a classifier\n"
         "network with many classes.",
     ]
+
+
+def test_docx_text_box_is_read_once() -> None:
+    """Word stores a text box twice (a drawing and a fallback picture): read it once."""
+    from docx.oxml import parse_xml
+
+    document = docx.Document()
+    paragraph = document.add_paragraph("Answer 1")
+    namespaces = (
+        'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
+        'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006"'
+    )
+    box = "<w:txbxContent><w:p><w:r><w:t>In a text box.</w:t></w:r></w:p></w:txbxContent>"
+    run = parse_xml(
+        f"<w:r {namespaces}><mc:AlternateContent><mc:Choice Requires='wps'>{box}</mc:Choice>"
+        f"<mc:Fallback>{box}</mc:Fallback></mc:AlternateContent></w:r>"
+    )
+    paragraph._p.append(run)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    text = read("a.docx", buffer.getvalue())
+    assert text.count("In a text box.") == 1

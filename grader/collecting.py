@@ -26,6 +26,7 @@ from grader.archives import (
     read_entry,
 )
 from grader.errors import UsageError
+from grader.readers import RICH_SIZE_FACTOR
 
 # --- LMS naming --------------------------------------------------------------------------------
 
@@ -81,6 +82,8 @@ class InputFile:
     problem: str | None = None  # set when it must not be read, and says why
     archive: tuple[str, ...] | None = None  # the student archive it came out of
     archive_display: str | None = None
+    container: str | None = None  # display of the zip it is in, if any
+    container_depth: int = 0  # how many of `parts` lie outside that zip
 
     @property
     def name(self) -> str:
@@ -234,6 +237,8 @@ def _walk_archive(
             entry.problem,
             student_archive,
             student_display,
+            container=display,
+            container_depth=len(prefix),
         )
         if entry.problem is None and entry.parts[-1].lower().endswith(".zip"):
             yield from _nested(file, depth=depth + 1, max_bytes=max_bytes, limits=limits)
@@ -246,8 +251,6 @@ def _nested(
 ) -> Iterator[InputFile]:
     """A zip inside the input: an LMS download (its files join the batch) or one student's
     archive (its files are that student's)."""
-    from grader.readers import RICH_SIZE_FACTOR
-
     limit = max_bytes * RICH_SIZE_FACTOR
     if depth > MAX_ARCHIVE_DEPTH:
         yield replace(file, problem="an archive inside an archive inside an archive; not opened")
@@ -347,12 +350,8 @@ def group_files(files: list[InputFile], *, root_display: str) -> list[StudentFil
 
 def _join(root_display: str, parts: tuple[str, ...], file: InputFile) -> str:
     """The display name of a folder below the input (inside the same archive as `file`)."""
-    marker = file.display.rfind("!")
-    if marker != -1:
-        inner = file.display[marker + 1 :].split("/")
-        outer = file.display[:marker]
-        depth = len(file.parts) - len(inner)
-        return outer + "!" + "/".join(parts[depth:])
+    if file.container is not None:
+        return file.container + "!" + "/".join(parts[file.container_depth :])
     return str(Path(root_display, *parts))
 
 

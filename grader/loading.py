@@ -431,23 +431,27 @@ def _read_input(file: InputFile, max_bytes: int) -> Document:
 def _drop_repeats(
     texts: list[tuple[InputFile, str]], notes: list[str]
 ) -> list[tuple[InputFile, str]]:
-    """Students often hand in the same answers twice (answers.docx and answers.pdf): read once."""
-    kept: list[tuple[InputFile, set[str], tuple[InputFile, str]]] = []
-    for file, text in texts:
+    """Students often hand in the same answers twice (answers.docx and answers.pdf, a draft and
+    its final version): of files that share 90% of their words, only the newest is read."""
+    newest_first = sorted(texts, key=lambda item: (-item[0].mtime, item[0].display))
+    kept: list[tuple[InputFile, set[str]]] = []
+    dropped: set[str] = set()
+    for file, text in newest_first:
         words = set(re.findall(r"\w+", text.lower()))
         repeat = next(
             (
                 other
-                for other, other_words, _ in kept
+                for other, other_words in kept
                 if words and len(words & other_words) >= 0.9 * len(words | other_words)
             ),
             None,
         )
-        if repeat is not None:
-            notes.append(f"{file.name} repeats {repeat.name}; read once")
-            continue
-        kept.append((file, words, (file, text)))
-    return [item for _, _, item in kept]
+        if repeat is None:
+            kept.append((file, words))
+        else:
+            notes.append(f"{file.name} repeats {repeat.name}; only {repeat.name} was read")
+            dropped.add(file.display)
+    return [item for item in texts if item[0].display not in dropped]
 
 
 def submission_from_text(

@@ -200,9 +200,13 @@ def test_the_same_answers_handed_in_twice_are_read_once(tmp_path: Path, dl14) ->
             "smithjane_1_2_answers.docx": markdown_to_docx(ALICE),
             "smithjane_1_3_answers.pdf": markdown_to_pdf(ALICE),
         },
+        times={"smithjane_1_3_answers.pdf": (2024, 3, 2, 9, 0, 0)},  # the newer one is kept
     )
     [row] = grade_folder(dl14, archive).submissions
-    assert "smithjane_1_3_answers.pdf repeats smithjane_1_2_answers.docx; read once" in row.notes
+    assert (
+        "smithjane_1_2_answers.docx repeats smithjane_1_3_answers.pdf; "
+        "only smithjane_1_3_answers.pdf was read"
+    ) in row.notes
     assert not any("answered twice" in n for n in row.notes)
 
 

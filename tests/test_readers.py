@@ -5,6 +5,8 @@ import json
 
 import docx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pypdf import PdfReader, PdfWriter
 
 from grader.errors import SubmissionError
@@ -12,7 +14,10 @@ from grader.readers import decode_text, read_document, size_limit
 from grader.readers.notebook import code_prose
 
 from .builders import markdown_to_docx, markdown_to_html, markdown_to_notebook, markdown_to_pdf
+from .conftest import DATA
 from .pdfgen import build_pdf
+
+FORMATS = DATA / "submissions" / "formats"
 
 ANSWERS = """## Answer 1
 No, dropout does not slow down inference: it is turned off when making predictions.
@@ -357,3 +362,22 @@ def test_docx_text_box_is_read_once() -> None:
     document.save(buffer)
     text = read("a.docx", buffer.getvalue())
     assert text.count("In a text box.") == 1
+
+
+@pytest.mark.parametrize("suffix", ["docx", "pdf", "ipynb", "html", "md"])
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_damaged_files_never_raise_anything_but_a_reason(suffix: str, data) -> None:
+    """Bytes flipped or cut anywhere in a real file: a Document or a SubmissionError, never a
+    crash that would stop the batch."""
+    original = bytearray((FORMATS / f"answers.{suffix}").read_bytes())
+    cut = data.draw(st.integers(min_value=1, max_value=len(original)))
+    damaged = original[:cut]
+    for position in data.draw(st.lists(st.integers(0, cut - 1), max_size=8)):
+        damaged[position] ^= data.draw(st.integers(1, 255))
+    try:
+        document = read_document(f"answers.{suffix}", bytes(damaged), max_chars=10**6)
+    except SubmissionError as exc:
+        assert exc.reason
+    else:
+        assert document.text.strip()

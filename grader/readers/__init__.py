@@ -146,10 +146,18 @@ def read_document(name: str, data: bytes, *, max_chars: int) -> Document:
         kind = sniffed
     elif kind in {"text", "html"} and sniffed is not None and sniffed != "rtf":
         raise SubmissionError(name, f"not a text file: it is {_DESCRIPTIONS[sniffed]}")
-    elif kind in {"docx", "pdf"} and sniffed != kind:
+    elif kind in {"docx", "pdf"} and sniffed != kind and not (kind == "docx" and sniffed == "zip"):
         what = _DESCRIPTIONS.get(sniffed or "", "not a valid file of its type")
         raise SubmissionError(name, f"corrupt {suffix} file: its content is {what}")
-    document = _READERS[kind](name, data)
+    try:
+        document = _READERS[kind](name, data)
+    except SubmissionError:
+        raise
+    except Exception as exc:  # a parser library's surprise on a damaged file: still just a row
+        raise SubmissionError(
+            name,
+            f"unreadable: the file is damaged or not a valid {kind} file ({type(exc).__name__})",
+        ) from None
     if len(document.text) > max_chars:
         raise SubmissionError(
             name,

@@ -26,8 +26,17 @@ _SHORT_LINE = 0.9
 
 
 def read_pdf(name: str, data: bytes, *, max_chars: int = MAX_TEXT) -> Document:
-    # pypdf reports recoverable damage through logging; a batch tool should not echo it.
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    # pypdf logs what it recovers from in a damaged file; the TA gets our reason instead.
+    logger = logging.getLogger("pypdf")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    try:
+        return _read_pdf(name, data, max_chars)
+    finally:
+        logger.setLevel(level)
+
+
+def _read_pdf(name: str, data: bytes, max_chars: int) -> Document:
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:

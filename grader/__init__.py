@@ -1,8 +1,8 @@
 """grader: explainable auto-grading of free-text answers against a rubric."""
 
 from grader.errors import GraderError, RubricError, SubmissionError, UsageError
-from grader.grading import Grader, grade_folder, grade_paths
-from grader.loading import load_rubric, load_submission, parse_rubric
+from grader.grading import Grader, grade_batch, grade_folder, grade_paths
+from grader.loading import load_rubric, load_submission, open_batch, parse_rubric
 from grader.matching import AnswerMatch, ItemMatch, RubricMatcher
 from grader.models import (
     Calibration,
@@ -46,10 +46,12 @@ __all__ = [
     "SubmissionResult",
     "UsageError",
     "__version__",
+    "grade_batch",
     "grade_folder",
     "grade_paths",
     "load_rubric",
     "load_submission",
+    "open_batch",
     "parse_rubric",
     "score_question",
 ]

@@ -46,14 +46,13 @@ from grader.gradebook import (
     pseudonymize_report,
     record_grading,
 )
-from grader.grading import Grader, grade_folder
+from grader.grading import Grader, grade_batch
 from grader.linting import lint_rubric
 from grader.loading import (
     DEFAULT_MAX_BYTES,
     find_rubric,
-    iter_submission_files,
     load_rubric,
-    load_submission,
+    open_batch,
     read_text_file,
     rubric_json_schema,
 )
@@ -165,14 +164,22 @@ def _main(
 @app.command()
 def grade(
     submissions: Annotated[
-        Path, typer.Argument(help="Folder of submissions, one file per student.")
+        Path,
+        typer.Argument(
+            help="Folder of submissions, or a .zip such as a Canvas or Moodle download."
+        ),
     ] = Path("submissions"),
     rubric: RubricOption = None,
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the reports.")] = Path(
         "reports"
     ),
     max_bytes: Annotated[
-        int, typer.Option("--max-bytes", help="Largest submission file read, in bytes.", min=1)
+        int,
+        typer.Option(
+            "--max-bytes",
+            help="Largest text file read, in bytes (Word, PDF, notebook: 10 times this).",
+            min=1,
+        ),
     ] = DEFAULT_MAX_BYTES,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
     no_calibration: NoCalibrationOption = False,
@@ -223,6 +230,8 @@ def grade(
 
     Example: grader grade submissions/ --rubric rubrics/dl_assignment_14.yaml --out reports/
 
+    SUBMISSIONS may be a zip downloaded from the LMS: grader grade canvas-download.zip
+
     For Canvas: grader grade --gradebook canvas --roster roster.csv --assignment "DL 14"
     --assignment-id 1234
 
@@ -234,13 +243,11 @@ def grade(
         loaded_roster = load_roster(roster) if roster is not None else None
         target = Assignment(assignment or loaded.title, assignment_id)
         check_gradebook(gradebook.value, loaded_roster, target)
-        paths = list(iter_submission_files(submissions))
-        if not paths:
-            raise UsageError(f"{submissions}: no submission files found")
-        with _progress(len(paths), quiet) as advance:
-            report = grade_folder(
-                loaded, submissions, grader=grader, max_bytes=max_bytes, on_progress=advance
-            )
+        with (
+            open_batch(submissions, max_bytes=max_bytes) as batch,
+            _progress(len(batch), quiet) as advance,
+        ):
+            report = grade_batch(loaded, batch, grader=grader, on_progress=advance)
         book = open_gradebook(db or out_dir / DEFAULT_DB_NAME, in_memory_copy=dry_run)
         with book, book.transaction():
             outcome = record_grading(
@@ -286,7 +293,9 @@ def grade(
 
 @app.command()
 def check(
-    file: Annotated[Path, typer.Argument(help="Your answer file (.md or .txt).")],
+    file: Annotated[
+        Path, typer.Argument(help="Your answer file (.md, .txt, .ipynb, .docx, .pdf or .html).")
+    ],
     rubric: RubricOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     no_calibration: NoCalibrationOption = False,
@@ -914,13 +923,12 @@ def similarity(
     """
     try:
         _, loaded = _resolve_rubric(rubric)
-        paths = list(iter_submission_files(submissions))
-        if not paths:
-            raise UsageError(f"{submissions}: no submission files found")
+        with open_batch(submissions, max_bytes=max_bytes) as batch:
+            students = [batch.load(student, loaded) for student in batch.students]
         material = [read_text_file(p) for p in ignore or []]
         found = detect_copying(
             loaded,
-            [load_submission(p, loaded, max_bytes=max_bytes) for p in paths],
+            students,
             shared_material=material,
             question_threshold=question_threshold,
             overall_threshold=overall_threshold,

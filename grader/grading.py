@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from grader.loading import DEFAULT_MAX_BYTES, iter_submission_files, load_submission
-from grader.matching import AnswerMatch, RubricMatcher
+from grader.loading import DEFAULT_MAX_BYTES, SubmissionBatch, load_submission, open_batch
+from grader.matching import AnswerMatch, RubricMatcher, align_answers
 from grader.models import Report, Rubric, RubricRef, ScoringPolicy, Submission, SubmissionResult
 from grader.scoring import DEFAULT_POLICY, score_question
 
@@ -31,6 +31,12 @@ class Grader:
     def grade_submission(self, submission: Submission) -> SubmissionResult:
         """Score every question of one submission; errors become an error row, not an exception."""
         max_score = self.rubric.max_score
+        origin = {
+            "name": submission.name,
+            "late": submission.late,
+            "files": submission.files,
+            "duplicates": submission.duplicates,
+        }
         if submission.error is not None:
             return SubmissionResult(
                 id=submission.id,
@@ -39,17 +45,29 @@ class Grader:
                 error=submission.error,
                 max_score=max_score,
                 notes=submission.notes,
+                **origin,
             )
         notes = list(submission.notes)
+        submission, aligned = self._align(submission, notes)
         matches = self.match_submission(submission, notes=notes)
         answers = {
             q.id: submission.answers.get(q.id, "").strip()[:MAX_ANSWER_CHARS]
             for q in self.rubric.questions
         }
-        results = [
-            score_question(question, matches[question.id], self.policy)
-            for question in self.rubric.questions
-        ]
+        results = []
+        for question in self.rubric.questions:
+            result = score_question(question, matches[question.id], self.policy)
+            if aligned and result.answered:
+                result = result.model_copy(
+                    update={
+                        "needs_review": True,
+                        "review_reasons": [
+                            *result.review_reasons,
+                            "answer found by matching paragraphs to questions, not by a heading",
+                        ],
+                    }
+                )
+            results.append(result)
         return SubmissionResult(
             id=submission.id,
             source=submission.source,
@@ -60,12 +78,31 @@ class Grader:
             notes=notes,
             questions=results,
             answers=answers,
+            **origin,
         )
+
+    def _align(self, submission: Submission, notes: list[str]) -> tuple[Submission, bool]:
+        """A text with no question headings is split by matching its paragraphs to the
+        questions; the caller marks the result for review."""
+        if submission.unsplit_text is None or submission.answers:
+            return submission, False
+        text = submission.unsplit_text
+        limit = MAX_ANSWER_CHARS * len(self.rubric.questions)
+        if len(text) > limit:
+            notes.append(f"text cut to its first {limit:,} characters before alignment")
+            text = text[:limit]
+        alignment = align_answers(self.matcher, self.rubric, text)
+        notes.append(
+            "no question headings: paragraphs were matched to questions by their wording "
+            f"(confidence {alignment.confidence:.2f}); check the split"
+        )
+        return submission.model_copy(update={"answers": alignment.answers}), True
 
     def match_submission(
         self, submission: Submission, *, notes: list[str] | None = None
     ) -> dict[str, AnswerMatch | None]:
         """The matcher's view of each answer (None where the question was not answered)."""
+        submission, _ = self._align(submission, [] if notes is None else notes)
         matches: dict[str, AnswerMatch | None] = {}
         for question in self.rubric.questions:
             answer = submission.answers.get(question.id, "").strip()
@@ -108,6 +145,29 @@ def grade_paths(
     )
 
 
+def grade_batch(
+    rubric: Rubric,
+    batch: SubmissionBatch,
+    *,
+    grader: Grader | None = None,
+    on_progress: Callable[[SubmissionResult], None] | None = None,
+) -> Report:
+    """Grade every submission of a batch (see `open_batch`), one student at a time."""
+    grader = grader or Grader(rubric)
+    results = []
+    for student in batch.students:
+        result = grader.grade_submission(batch.load(student, rubric))
+        results.append(result)
+        if on_progress is not None:
+            on_progress(result)
+    results.sort(key=lambda r: (r.id, r.source))
+    return Report(
+        rubric=RubricRef(id=rubric.id, title=rubric.title),
+        max_score=rubric.max_score,
+        submissions=results,
+    )
+
+
 def grade_folder(
     rubric: Rubric,
     folder: Path,
@@ -116,11 +176,6 @@ def grade_folder(
     max_bytes: int = DEFAULT_MAX_BYTES,
     on_progress: Callable[[SubmissionResult], None] | None = None,
 ) -> Report:
-    """Grade every file below `folder`."""
-    return grade_paths(
-        rubric,
-        list(iter_submission_files(folder)),
-        grader=grader,
-        max_bytes=max_bytes,
-        on_progress=on_progress,
-    )
+    """Grade every submission in a folder or a zip (an LMS download)."""
+    with open_batch(folder, max_bytes=max_bytes) as batch:
+        return grade_batch(rubric, batch, grader=grader, on_progress=on_progress)

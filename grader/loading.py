@@ -4,21 +4,42 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Iterator
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from grader.archives import ArchiveError, ArchiveLimits
+from grader.collecting import (
+    JUNK_PREFIXES,
+    InputFile,
+    StudentFiles,
+    collect,
+    forget_open_archives,
+    group_files,
+    safe_id,
+)
 from grader.errors import RubricError, SubmissionError, UsageError
 from grader.models import Calibration, KeyPoint, Misconception, Question, Rubric, Submission
 from grader.parsing import split_answers
+from grader.readers import (
+    SUPPORTED_SUFFIXES,
+    Document,
+    decode_text,
+    read_document,
+    size_limit,
+    too_large_reason,
+)
 from grader.text import normalize_text
 
 #: Files larger than this are reported, not read: it keeps one pasted dump from stalling a batch.
 DEFAULT_MAX_BYTES = 2_000_000
-SUBMISSION_SUFFIXES = (".md", ".markdown", ".txt", ".text")
+SUBMISSION_SUFFIXES = SUPPORTED_SUFFIXES
 RUBRIC_SUFFIXES = (".yaml", ".yml")
 
 
@@ -243,7 +264,7 @@ def iter_submission_files(folder: Path) -> Iterator[Path]:
         raise UsageError(f"{folder}: no such folder of submissions")
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
-        if any(part.startswith((".", "~$", "__")) for part in relative.parts):
+        if any(part.startswith(JUNK_PREFIXES) for part in relative.parts):
             continue
         if path.is_file():
             yield path
@@ -256,10 +277,7 @@ def read_text_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
     except OSError as exc:
         raise SubmissionError(path, f"unreadable ({exc.strerror or exc})") from None
     if size > max_bytes:
-        raise SubmissionError(
-            path,
-            f"too large ({size:,} bytes; the limit is {max_bytes:,}, raise it with --max-bytes)",
-        )
+        raise SubmissionError(path, too_large_reason(size, path.name, max_bytes))
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -269,14 +287,7 @@ def read_text_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
 
 def decode_bytes(raw: bytes, path: Path) -> str:
     """Bytes → text: BOMs first, then UTF-8, then Windows-1252 (a superset of Latin-1's printables)."""
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
-    if b"\x00" in raw[:4096]:
-        raise SubmissionError(path, "not a text file (binary content)")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("cp1252", errors="replace")
+    return decode_text(raw, str(path))
 
 
 def load_submission(
@@ -286,34 +297,201 @@ def load_submission(
     submission_id: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> Submission:
-    """Read one student's file into answers per question. Never raises for bad content:
-    problems become `Submission.error` so that every student keeps a row in every report."""
-    sid = submission_id or path.stem
+    """Read one student's file (.md, .txt, .ipynb, .docx, .pdf, .html) into answers per
+    question. Never raises for bad content: problems become `Submission.error` so that every
+    student keeps a row in every report."""
+    sid = submission_id or safe_id(path.stem)
     try:
-        if path.suffix.lower() not in SUBMISSION_SUFFIXES:
-            raise SubmissionError(
-                path,
-                f"unsupported format {path.suffix or '(no extension)'!r}; "
-                f"supported: {', '.join(SUBMISSION_SUFFIXES)}",
-            )
-        text = normalize_text(read_text_file(path, max_bytes=max_bytes))
-    except SubmissionError as exc:
-        return Submission(id=sid, source=str(path), error=exc.reason)
-    return submission_from_text(text, rubric, submission_id=sid, source=str(path))
+        size = path.stat().st_size
+    except OSError as exc:
+        return Submission(id=sid, source=str(path), error=f"unreadable ({exc.strerror or exc})")
+    file = InputFile(str(path), (path.name,), size, 0.0, _path_reader(path))
+    group = StudentFiles(id=sid, name=None, late=False, source=str(path), files=[file], mtime=0.0)
+    return load_student(group, rubric, max_bytes=max_bytes)
+
+
+def _path_reader(path: Path) -> Callable[[int], bytes]:
+    def read(limit: int) -> bytes:
+        with path.open("rb") as handle:
+            return handle.read(limit + 1)
+
+    return read
+
+
+@dataclass
+class SubmissionBatch:
+    """The submissions found in a folder or a zip, one per student, not read yet."""
+
+    source: Path
+    students: list[StudentFiles]
+    max_bytes: int
+
+    def __len__(self) -> int:
+        return len(self.students)
+
+    def load(self, student: StudentFiles, rubric: Rubric) -> Submission:
+        return load_student(student, rubric, max_bytes=self.max_bytes)
+
+
+@contextmanager
+def open_batch(
+    path: Path,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    limits: ArchiveLimits | None = None,
+) -> Iterator[SubmissionBatch]:
+    """Find every submission in a folder or a zip (an LMS download): files grouped per student,
+    duplicates marked. Files are read later, one student at a time, by `SubmissionBatch.load`.
+
+    Raises `UsageError` when the path is missing or holds no files, and when a zip given as
+    the input is corrupt or over a limit."""
+    opened: list[zipfile.ZipFile] = []
+    try:
+        files = list(
+            collect(path, max_bytes=max_bytes, limits=limits or ArchiveLimits(), opened=opened)
+        )
+        if not files:
+            raise UsageError(f"{path}: no submission files found")
+        yield SubmissionBatch(path, group_files(files, root_display=str(path)), max_bytes)
+    finally:
+        forget_open_archives()
+        for archive in opened:
+            archive.close()
+
+
+def load_student(student: StudentFiles, rubric: Rubric, *, max_bytes: int) -> Submission:
+    """Read one student's files into a `Submission`; unreadable files become notes, or the
+    error of the submission when none of them could be read."""
+    base: dict[str, Any] = {
+        "id": student.id,
+        "source": student.source,
+        "name": student.name,
+        "late": student.late,
+        "files": [f.display for f in student.files],
+        "duplicates": student.duplicates,
+    }
+    if student.superseded_by is not None:
+        return Submission(
+            **base,
+            error=f"duplicate: student id {student.id!r} also handed in {student.superseded_by}, "
+            "which is newer and was graded instead",
+        )
+    texts: list[tuple[InputFile, str]] = []
+    notes: list[str] = []
+    problems: list[tuple[InputFile, str]] = []
+    partial = False
+    for file in student.files:
+        try:
+            document = _read_input(file, max_bytes)
+        except SubmissionError as exc:
+            problems.append((file, exc.reason))
+            continue
+        texts.append((file, normalize_text(document.text)))
+        notes.extend(document.notes)
+        partial = partial or document.partial
+    if not texts:
+        if len(problems) == 1:
+            return Submission(**base, error=problems[0][1])
+        listed = "; ".join(f"{f.name}: {reason}" for f, reason in problems)
+        return Submission(
+            **base, error=f"none of its {len(problems)} files could be read ({listed})"
+        )
+    for file, reason in problems:
+        notes.append(f"{file.name} not read: {reason}")
+    texts = _drop_repeats(texts, notes)
+    if len(texts) > 1:
+        notes.append(
+            f"answers read from {len(texts)} files, in this order: "
+            + ", ".join(f.name for f, _ in texts)
+        )
+    if student.late:
+        notes.append("marked late by the LMS")
+    if student.duplicates:
+        notes.append(
+            "student id also handed in: " + ", ".join(student.duplicates) + " (older; not graded)"
+        )
+    submission = submission_from_text(
+        "\n\n".join(text for _, text in texts),
+        rubric,
+        submission_id=student.id,
+        source=student.source,
+    )
+    return submission.model_copy(
+        update={
+            **base,
+            "notes": [*notes, *submission.notes],
+            "needs_review": submission.needs_review
+            or partial
+            or bool(problems)
+            or bool(student.duplicates),
+        }
+    )
+
+
+def _read_input(file: InputFile, max_bytes: int) -> Document:
+    if file.problem is not None:
+        raise SubmissionError(file.display, file.problem)
+    limit = size_limit(file.name, max_bytes)
+    if file.size > limit:
+        raise SubmissionError(file.display, too_large_reason(file.size, file.name, max_bytes))
+    try:
+        data = file.read(limit)
+    except ArchiveError as exc:
+        raise SubmissionError(file.display, exc.reason) from None
+    except OSError as exc:
+        raise SubmissionError(file.display, f"unreadable ({exc.strerror or exc})") from None
+    if len(data) > limit:  # the file grew, or an archive understated its size
+        raise SubmissionError(file.display, too_large_reason(len(data), file.name, max_bytes))
+    return read_document(file.name, data, max_chars=max_bytes)
+
+
+def _drop_repeats(
+    texts: list[tuple[InputFile, str]], notes: list[str]
+) -> list[tuple[InputFile, str]]:
+    """Students often hand in the same answers twice (answers.docx and answers.pdf, a draft and
+    its final version): of files that share 90% of their words, only the newest is read."""
+    newest_first = sorted(texts, key=lambda item: (-item[0].mtime, item[0].display))
+    kept: list[tuple[InputFile, set[str]]] = []
+    dropped: set[str] = set()
+    for file, text in newest_first:
+        words = set(re.findall(r"\w+", text.lower()))
+        repeat = next(
+            (
+                other
+                for other, other_words in kept
+                if words and len(words & other_words) >= 0.9 * len(words | other_words)
+            ),
+            None,
+        )
+        if repeat is None:
+            kept.append((file, words))
+        else:
+            notes.append(f"{file.name} repeats {repeat.name}; only {repeat.name} was read")
+            dropped.add(file.display)
+    return [item for item in texts if item[0].display not in dropped]
 
 
 def submission_from_text(
     text: str, rubric: Rubric, *, submission_id: str, source: str
 ) -> Submission:
-    """Parse already-decoded text into a `Submission` (shared by every file format)."""
+    """Parse already-decoded text into a `Submission` (shared by every file format). Text
+    without question headings is kept whole, for the grader to align to the questions."""
     if not text.strip():
         return Submission(id=submission_id, source=source, error="empty file")
     parsed = split_answers(text, rubric)
+    if not parsed.answers and parsed.needs_review:
+        return Submission(
+            id=submission_id,
+            source=source,
+            notes=parsed.notes,
+            needs_review=True,
+            unsplit_text=text,
+        )
     if not any(answer.strip() for answer in parsed.answers.values()):
         return Submission(
             id=submission_id,
             source=source,
-            error="no answers found: no headings such as '### Ans 1' or 'Q1.' and no text",
+            error="no answers found: the question headings have no text under them",
         )
     return Submission(
         id=submission_id,

@@ -469,3 +469,155 @@ def _stem_idf(rubric: Rubric) -> dict[str, float]:
 def phrasing_similarity(a: str, b: str) -> float:
     """Order-insensitive similarity of two short texts in [0, 1], for rubric lint."""
     return float(fuzz.token_sort_ratio(normalize_text(a).lower(), normalize_text(b).lower())) / 100
+
+
+# --- aligning a submission that has no question headings ----------------------------------------
+
+#: A switch to another question costs this much similarity: it keeps a stray sentence that
+#: echoes another question from opening a new answer. A switch back to an earlier question
+#: costs this much more, since students mostly answer in order. Set on the DL14 submissions with
+#: their headings removed (docs/submissions.md has the figures).
+ALIGN_SWITCH_PENALTY = 0.05
+ALIGN_BACKWARD_PENALTY = 0.05
+#: Up to this many questions, the alignment allows answers in any order (it tries every order:
+#: 2^n states); above it, answers are taken to follow the questions' order.
+ALIGN_ANY_ORDER_MAX_QUESTIONS = 8
+#: Longer texts are cut into at most this many runs of paragraphs, so alignment time stays
+#: bounded (each block is matched against every question).
+ALIGN_MAX_BLOCKS = 60
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """Paragraphs of a heading-less submission assigned to questions."""
+
+    answers: dict[str, str]
+    blocks: list[tuple[str, str]]  # (question id, paragraph), in the order of the text
+    confidence: float  # mean similarity of each paragraph to its question, in [0, 1]
+
+
+def align_answers(matcher: RubricMatcher, rubric: Rubric, text: str) -> Alignment:
+    """Cut a submission without headings into answers: every paragraph goes to the question whose
+    text, key points and misconceptions it resembles most; consecutive paragraphs form one
+    answer, and each question gets at most one run of paragraphs. Nothing is dropped."""
+    question_ids = [q.id for q in rubric.questions]
+    blocks = _alignment_blocks(text, len(question_ids))
+    if not blocks:
+        return Alignment({}, [], 0.0)
+    similarity = alignment_similarity(matcher, rubric, blocks)
+    if len(question_ids) <= ALIGN_ANY_ORDER_MAX_QUESTIONS:
+        labels = _align_any_order(similarity)
+    else:
+        labels = _align_in_order(similarity)
+    answers: dict[str, str] = {}
+    for block, label in zip(blocks, labels, strict=True):
+        qid = question_ids[label]
+        answers[qid] = f"{answers[qid]}\n\n{block}" if qid in answers else block
+    confidence = float(np.mean([similarity[i, label] for i, label in enumerate(labels)]))
+    return Alignment(
+        answers,
+        [(question_ids[label], block) for block, label in zip(blocks, labels, strict=True)],
+        round(min(max(confidence, 0.0), 1.0), 6),
+    )
+
+
+def _alignment_blocks(text: str, question_count: int) -> list[str]:
+    """Paragraphs (list items stay with theirs); sentences when there are fewer paragraphs than
+    questions, as when a student writes everything in one block."""
+    paragraphs: list[str] = []
+    current: list[str] = []
+    for line in [*normalize_text(text).split("\n"), ""]:
+        if line.strip():
+            current.append(line.strip())
+        elif current:
+            paragraphs.append("\n".join(current))
+            current = []
+    if len(paragraphs) < question_count:
+        paragraphs = [s for p in paragraphs for s in split_sentences(" ".join(p.split()))]
+    if len(paragraphs) > ALIGN_MAX_BLOCKS:
+        size = -(-len(paragraphs) // ALIGN_MAX_BLOCKS)
+        paragraphs = [
+            "\n\n".join(paragraphs[i : i + size]) for i in range(0, len(paragraphs), size)
+        ]
+    return paragraphs
+
+
+def alignment_similarity(matcher: RubricMatcher, rubric: Rubric, blocks: list[str]) -> np.ndarray:
+    """blocks × questions, in [0, 1]: the best of a block's match to the question's key points
+    and misconceptions (the grader's own similarity) and its TF-IDF likeness to the question's
+    text (students copy the question above their answer)."""
+    result = np.zeros((len(blocks), len(rubric.questions)))
+    lowered = [b.lower() for b in blocks]
+    word = matcher.word_vectorizer_.transform(lowered)
+    char = matcher.char_vectorizer_.transform(lowered)
+    for column, question in enumerate(rubric.questions):
+        texts = [normalize_text(question.text).lower()]
+        word_q = matcher.word_vectorizer_.transform(texts)
+        char_q = matcher.char_vectorizer_.transform(texts)
+        asked = 0.5 * (word @ word_q.T).toarray()[:, 0] + 0.5 * (char @ char_q.T).toarray()[:, 0]
+        for row, block in enumerate(blocks):
+            match = matcher.match_answer(question.id, block)
+            items = [*match.key_points.values(), *match.misconceptions.values()]
+            best = max((m.similarity for m in items), default=0.0)
+            result[row, column] = max(best, float(asked[row]))
+    return np.clip(result, 0.0, 1.0)
+
+
+def _align_in_order(similarity: np.ndarray) -> list[int]:
+    """Best labelling whose question index never decreases (a run per question, in order)."""
+    blocks, questions = similarity.shape
+    score = np.full((blocks, questions), -np.inf)
+    back = np.zeros((blocks, questions), dtype=int)
+    score[0] = similarity[0] - ALIGN_SWITCH_PENALTY
+    for i in range(1, blocks):
+        for q in range(questions):
+            stay = score[i - 1, q]
+            switch_from = int(np.argmax(score[i - 1, :q])) if q else -1
+            switch = score[i - 1, switch_from] - ALIGN_SWITCH_PENALTY if q else -np.inf
+            if stay >= switch:
+                score[i, q], back[i, q] = stay + similarity[i, q], q
+            else:
+                score[i, q], back[i, q] = switch + similarity[i, q], switch_from
+    labels = [int(np.argmax(score[-1]))]
+    for i in range(blocks - 1, 0, -1):
+        labels.append(int(back[i, labels[-1]]))
+    return labels[::-1]
+
+
+def _align_any_order(similarity: np.ndarray) -> list[int]:
+    """Best labelling where each question is one run of consecutive blocks, runs in any order
+    (an earlier question after a later one costs a little more). Exact, over every set of
+    questions already used."""
+    blocks, questions = similarity.shape
+    # state (mask of questions used, current question) → (score, previous state)
+    states: dict[tuple[int, int], float] = {
+        (1 << q, q): float(similarity[0, q]) - ALIGN_SWITCH_PENALTY for q in range(questions)
+    }
+    history: list[dict[tuple[int, int], tuple[int, int] | None]] = [dict.fromkeys(states)]
+    for i in range(1, blocks):
+        row = similarity[i]
+        nxt: dict[tuple[int, int], float] = {}
+        back: dict[tuple[int, int], tuple[int, int] | None] = {}
+        for (mask, current), value in states.items():
+            stay = (mask, current)
+            candidate = value + float(row[current])
+            if candidate > nxt.get(stay, -np.inf):
+                nxt[stay], back[stay] = candidate, (mask, current)
+            for q in range(questions):
+                if mask >> q & 1:
+                    continue
+                cost = ALIGN_SWITCH_PENALTY + (ALIGN_BACKWARD_PENALTY if q < current else 0.0)
+                state = (mask | 1 << q, q)
+                candidate = value + float(row[q]) - cost
+                if candidate > nxt.get(state, -np.inf):
+                    nxt[state], back[state] = candidate, (mask, current)
+        states = nxt
+        history.append(back)
+    best: tuple[int, int] | None = max(states, key=lambda s: (states[s], -s[0], -s[1]))
+    labels: list[int] = []
+    for i in range(blocks - 1, -1, -1):
+        if best is None:
+            break
+        labels.append(best[1])
+        best = history[i][best]
+    return labels[::-1]

@@ -178,6 +178,17 @@ class Submission(BaseModel):
     error: str | None = None
     notes: list[str] = Field(default_factory=list)
     needs_review: bool = False
+    name: str | None = Field(default=None, description="The student's name or login, from the LMS.")
+    late: bool = Field(default=False, description="Marked late by the LMS (Canvas's _LATE_).")
+    files: list[str] = Field(default_factory=list, description="Every input file of it.")
+    duplicates: list[str] = Field(
+        default_factory=list, description="Other submissions with the same student id."
+    )
+    unsplit_text: str | None = Field(
+        default=None,
+        description="The text when it has no question headings; the grader aligns its "
+        "paragraphs to the questions.",
+    )
 
 
 # --- what the library returns ----------------------------------------------------------------
@@ -267,6 +278,10 @@ class SubmissionResult(BaseModel):
     # The answer text graded per question, for the gradebook (hashes, review groups); never
     # written to report.json.
     answers: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
+    name: str | None = None
+    late: bool = False
+    files: list[str] = Field(default_factory=list)
+    duplicates: list[str] = Field(default_factory=list)
 
 
 class RubricRef(BaseModel):

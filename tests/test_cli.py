@@ -207,3 +207,50 @@ def test_reveal_puts_reference_answers_in_feedback(tmp_path: Path) -> None:
         assert result.exit_code == 0 and result.output == ""
         page = (out / "feedback" / "dev_weak.md").read_text()
         assert ("Reference answer:" in page) is expected
+
+
+def test_grade_accepts_an_lms_zip_and_exits_3_with_reasons(tmp_path: Path) -> None:
+    import zipfile
+
+    archive = tmp_path / "canvas.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(ROOT / "submissions" / "ben_good.txt", "okaforben_LATE_2222_3333_hw.txt")
+        zf.writestr("doejohn_4444_5555_scan.pdf", b"%PDF-1.4\n" + bytes(64))
+    out = tmp_path / "o"
+    result = runner.invoke(app, ["grade", str(archive), "-r", str(DL14_RUBRIC), "--out", str(out)])
+    assert result.exit_code == 3, result.output
+    assert "1 graded, 1 error(s)" in result.output
+    assert "4444" in result.output and "PDF" in result.output
+    report = json.loads((out / "report.json").read_text())
+    rows = {s["id"]: s for s in report["submissions"]}
+    assert rows["2222"]["late"] is True and rows["2222"]["status"] == "graded"
+    assert rows["4444"]["status"] == "error"
+    import csv
+    import io
+
+    grades = list(csv.DictReader(io.StringIO((out / "grades.csv").read_text())))
+    assert {g["files"] for g in grades} == {
+        f"{archive}!okaforben_LATE_2222_3333_hw.txt",
+        f"{archive}!doejohn_4444_5555_scan.pdf",
+    }
+    assert {g["submission"]: g["late"] for g in grades} == {"2222": "true", "4444": "false"}
+
+
+def test_grade_exits_2_on_a_corrupt_zip(tmp_path: Path) -> None:
+    archive = tmp_path / "class.zip"
+    archive.write_bytes(b"PK\x03\x04 truncated download")
+    result = runner.invoke(
+        app, ["grade", str(archive), "-r", str(DL14_RUBRIC), "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 2
+    assert "corrupt archive" in result.output and "Traceback" not in result.output
+
+
+def test_check_reads_a_word_file(tmp_path: Path) -> None:
+    from .builders import markdown_to_docx
+
+    path = tmp_path / "mine.docx"
+    path.write_bytes(markdown_to_docx((ROOT / "submissions" / "dev_weak.md").read_text()))
+    result = runner.invoke(app, ["check", str(path), "-r", str(DL14_RUBRIC)])
+    assert result.exit_code == 0, result.output
+    assert "misconception: q7.m.slows_inference" in result.output

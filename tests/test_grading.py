@@ -81,3 +81,42 @@ def test_adding_a_student_changes_no_one_else(tmp_path: Path, dl14) -> None:
     after = {s.id: s for s in grade_folder(dl14, tmp_path).submissions}
     assert after["alice_excellent"] == before["alice_excellent"]
     assert after["dev_weak"] == before["dev_weak"]
+
+
+def test_a_submission_without_headings_is_aligned_graded_and_sent_to_review(
+    dl14, dl14_grader, tmp_path: Path
+) -> None:
+    """The headings of a good submission removed: its paragraphs still reach their questions."""
+    import re
+
+    from grader.parsing import split_answers
+
+    text = (ROOT / "tests" / "data" / "submissions" / "formats" / "answers.md").read_text()
+    parsed = split_answers(text, dl14)
+    with_headings = dl14_grader.grade_file(
+        ROOT / "tests" / "data" / "submissions" / "formats" / "answers.md"
+    )
+    body = "\n\n".join(parsed.answers[q.id] for q in reversed(dl14.questions))  # out of order too
+    assert not re.search(r"(?im)^\s*(?:#|answer|q\d)", body)
+    (tmp_path / "kim.md").write_text(body)
+    result = dl14_grader.grade_file(tmp_path / "kim.md")
+    assert result.status == "graded" and result.needs_review
+    assert any(n.startswith("no question headings: paragraphs were matched") for n in result.notes)
+    answered = [q for q in result.questions if q.answered]
+    assert len(answered) == len(dl14.questions)
+    assert all(q.needs_review for q in answered)
+    assert abs(result.score - with_headings.score) < 0.1 * result.max_score
+
+
+def test_grade_folder_reads_a_zip(dl14, tmp_path: Path) -> None:
+    import zipfile
+
+    archive = tmp_path / "class.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted(EXAMPLES.iterdir()):
+            zf.write(path, f"wrapper/{path.name}")
+    from_zip = grade_folder(dl14, archive)
+    from_folder = grade_folder(dl14, EXAMPLES)
+    assert [s.id for s in from_zip.submissions] == [s.id for s in from_folder.submissions]
+    assert [s.score for s in from_zip.submissions] == [s.score for s in from_folder.submissions]
+    assert from_zip.submissions[0].source == f"{archive}!wrapper/alice_excellent.md"

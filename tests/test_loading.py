@@ -143,3 +143,67 @@ def test_problem_files_become_error_rows(tmp_path: Path, dl14) -> None:
     assert "not a text file" in reasons["binary.md"]
     assert "too large" in reasons["big.md"] and "--max-bytes" in reasons["big.md"]
     assert "unsupported format '.pptx'" in reasons["slides.pptx"]
+
+
+# --- every format a class hands in --------------------------------------------------------------
+
+SUBMISSIONS = DATA / "submissions"
+
+
+def _question_scores(result) -> list[tuple[str, float]]:
+    return [(q.id, q.score) for q in result.questions]
+
+
+@pytest.mark.parametrize("fmt", ["docx", "ipynb", "pdf", "html"])
+def test_committed_formats_get_the_markdown_grade(fmt: str, dl14_grader) -> None:
+    folder = SUBMISSIONS / "formats"
+    markdown = dl14_grader.grade_file(folder / "answers.md")
+    other = dl14_grader.grade_file(folder / f"answers.{fmt}")
+    assert other.status == "graded", other.error
+    assert all(q.answered for q in markdown.questions)
+    assert _question_scores(other) == _question_scores(markdown)
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in (ROOT / "submissions").iterdir()))
+def test_same_answers_in_md_ipynb_docx_pdf_get_the_same_grade(
+    example: str, tmp_path: Path, dl14_grader
+) -> None:
+    from .builders import markdown_to_docx, markdown_to_notebook, markdown_to_pdf
+
+    markdown = (ROOT / "submissions" / example).read_text(encoding="utf-8")
+    files = {
+        "md": (tmp_path / "a.md", markdown.encode()),
+        "ipynb": (tmp_path / "a.ipynb", markdown_to_notebook(markdown)),
+        "docx": (tmp_path / "a.docx", markdown_to_docx(markdown)),
+        "pdf": (tmp_path / "a.pdf", markdown_to_pdf(markdown)),
+    }
+    scores = {}
+    for fmt, (path, data) in files.items():
+        path.write_bytes(data)
+        result = dl14_grader.grade_file(path)
+        assert result.status == "graded", (fmt, result.error)
+        scores[fmt] = _question_scores(result)
+    assert scores["ipynb"] == scores["md"]
+    assert scores["docx"] == scores["md"]
+    assert scores["pdf"] == scores["md"]
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (SUBMISSIONS / "encodings").iterdir()))
+def test_encodings_and_newlines_are_normalised(name: str, dl14) -> None:
+    submission = load_submission(SUBMISSIONS / "encodings" / name, dl14)
+    assert submission.error is None
+    assert submission.answers["q1"] == (
+        "No, the weights must differ: identical weights keep every neuron's update the same."
+    )
+    assert submission.answers["q7"] == (
+        "Dropout doesn't slow down inference - it's switched off at test time."
+    )
+
+
+def test_text_without_headings_is_kept_for_alignment(dl14) -> None:
+    from grader.loading import submission_from_text
+
+    text = "Identical weights keep neurons symmetric.\n\nDropout is off at inference."
+    submission = submission_from_text(text, dl14, submission_id="x", source="x")
+    assert submission.error is None and submission.needs_review
+    assert submission.answers == {} and submission.unsplit_text == text

@@ -134,3 +134,41 @@ def test_similarities_stay_on_one_scale(matcher, text) -> None:
     match = matcher.match_answer("q3", text)
     for item in [*match.key_points.values(), *match.misconceptions.values()]:
         assert 0.0 <= item.similarity <= 1.0
+
+
+# --- aligning a submission without headings -----------------------------------------------------
+
+
+def test_alignment_puts_paragraphs_under_their_questions(dl14, dl14_grader) -> None:
+    from grader.matching import align_answers
+
+    text = (
+        "Kim Tran, group 2\n\n"
+        "Dropout slows down training, but it does not slow down inference.\n\n"
+        "Use l1 regularization or set tiny weights to zero after training.\n\n"
+        "No, identical weights keep the neurons symmetric and they learn the same thing."
+    )
+    alignment = align_answers(dl14_grader.matcher, dl14, text)
+    labels = [qid for qid, _ in alignment.blocks]
+    assert labels[1:] == ["q7", "q6", "q1"]
+    assert "Kim Tran" in "".join(alignment.answers.values())  # nothing is dropped
+    assert 0 < alignment.confidence <= 1
+
+
+def test_alignment_of_one_block_uses_sentences(dl14, dl14_grader) -> None:
+    from grader.matching import align_answers
+
+    text = "Biases can start at zero. Dropout is turned off when making predictions."
+    alignment = align_answers(dl14_grader.matcher, dl14, text)
+    assert [qid for qid, _ in alignment.blocks] == ["q2", "q7"]
+
+
+def test_in_order_and_any_order_alignments_agree_on_ordered_text() -> None:
+    import numpy as np
+
+    from grader.matching import _align_any_order, _align_in_order
+
+    similarity = np.array([[0.9, 0.1, 0.0], [0.5, 0.2, 0.1], [0.1, 0.8, 0.2], [0.0, 0.1, 0.7]])
+    assert _align_in_order(similarity) == _align_any_order(similarity) == [0, 0, 1, 2]
+    shuffled = similarity[[3, 0, 1, 2]]
+    assert _align_any_order(shuffled) == [2, 0, 0, 1]

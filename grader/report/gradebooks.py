@@ -108,6 +108,9 @@ def plain_gradebook(report: Report, rubric: Rubric) -> tuple[list[str], list[lis
         "needs_review",
         "error",
         "manual",  # the questions whose score is a TA's override
+        "name",
+        "late",
+        "files",
     ]
     rows = []
     for s in report.submissions:
@@ -122,6 +125,9 @@ def plain_gradebook(report: Report, rubric: Rubric) -> tuple[list[str], list[lis
                 safe_cell(s.needs_review),
                 safe_cell(s.error),
                 safe_cell(" ".join(q.id for q in s.questions if q.manual)),
+                safe_cell(s.name),
+                safe_cell(s.late),
+                safe_cell("; ".join(s.files)),
             ]
         )
     return header, rows

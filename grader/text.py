@@ -314,8 +314,9 @@ def marked_content_tokens(text: str, *, whole_clause: bool = False) -> list[tupl
     "avoids", ...) governs the content words after it up to the end of its clause segment
     (punctuation or a clause word such as "but", "because", "and"). Words before the cue are
     its subject and stay affirmed: in "initializing biases to zero does not break symmetry"
-    only "break symmetry" is denied. (Governing the whole segment was measured worse on the
-    DL_Assignment_14 dev labels: misconception precision 0.69 against 0.89.) With
+    only "break symmetry" is denied. (Governing the whole segment measured worse on the
+    DL_Assignment_14 dev labels when this was introduced: misconception precision 0.69 against
+    0.89.) With
     `whole_clause`, a cue governs its whole segment, subject included: "quantization is not a
     sparsity method" then denies "quantization" too. An opening Yes/No is the verdict token,
     never negated."""

@@ -120,7 +120,9 @@ class RubricMatcher:
         anchor_penalty: float = 0.3,
         restatement_cutoff: float = 0.9,
         claim_margin: float = 0.05,
+        excuse_at: float = 0.4,
     ) -> None:
+        self.excuse_at = excuse_at
         self.claim_margin = claim_margin
         self.feature_weights = feature_weights
         self.token_cutoff = token_cutoff
@@ -171,6 +173,7 @@ class RubricMatcher:
         candidates = kept
         features = self.features(candidates, index)
         similarity = self.blend(features)  # units × phrasings
+        similarity = self._excuse(candidates, index, similarity)
         # A sentence that opens with the opposite verdict ("Yes, it is okay...") cannot state an
         # item whose phrasings answer "No".
         unit_verdicts = np.array([leading_particle(u.text) or "" for u in candidates])
@@ -210,6 +213,33 @@ class RubricMatcher:
             keyword_list=not any(is_sentence_like(u.text) for u in kept),
             off_topic_share=float(np.mean(best_per_unit < OFF_TOPIC_SIMILARITY)),
         )
+
+    def _excuse(
+        self, units: list[Unit], index: _QuestionIndex, similarity: np.ndarray
+    ) -> np.ndarray:
+        """Drop a misconception's match in a sentence that also states one of the key points
+        the rubric says excuse it (`excused_by`)."""
+        question = index.question
+        item_columns: dict[str, list[int]] = {}
+        for column, phrasing in enumerate(index.phrasings):
+            item_columns.setdefault(phrasing.item_id, []).append(column)
+        sentences = np.array([u.sentence for u in units])
+        for misconception in question.misconceptions:
+            excusing = [c for kp in misconception.excused_by for c in item_columns.get(kp, [])]
+            if not excusing:
+                continue
+            per_unit = similarity[:, excusing].max(axis=1)
+            excused_sentences = {
+                int(s)
+                for s in np.unique(sentences)
+                if per_unit[sentences == s].max() >= self.excuse_at
+            }
+            rows = np.array([u.sentence in excused_sentences for u in units])
+            if rows.any():
+                similarity = similarity.copy()
+                for column in item_columns[misconception.id]:
+                    similarity[rows, column] = 0.0
+        return similarity
 
     def blend(self, features: np.ndarray) -> np.ndarray:
         """Features (… × FEATURE_NAMES) → similarity in [0, 1]: the weighted mean of the first

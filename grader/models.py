@@ -49,6 +49,11 @@ class Misconception(RubricItem):
         default_factory=list,
         description="Key points this claim contradicts; an answer matching both is sent to review.",
     )
+    excused_by: list[Identifier] = Field(
+        default_factory=list,
+        description="Key points that, stated in the same sentence, explain the wording away "
+        '("MC Dropout ... so inference is slower" is not the claim that dropout slows inference).',
+    )
 
 
 class Question(_UserModel):
@@ -83,12 +88,16 @@ class Question(_UserModel):
             seen.add(item.id)
         key_point_ids = {kp.id for kp in self.key_points}
         for misconception in self.misconceptions:
-            for target in misconception.contradicts:
-                if target not in key_point_ids:
-                    raise ValueError(
-                        f"misconception {misconception.id!r} contradicts unknown key point "
-                        f"{target!r}; use one of: {', '.join(sorted(key_point_ids))}"
-                    )
+            for field, targets in (
+                ("contradicts", misconception.contradicts),
+                ("excused_by", misconception.excused_by),
+            ):
+                for target in targets:
+                    if target not in key_point_ids:
+                        raise ValueError(
+                            f"misconception {misconception.id!r}: {field} names unknown key point "
+                            f"{target!r}; use one of: {', '.join(sorted(key_point_ids))}"
+                        )
         return self
 
 

@@ -72,6 +72,20 @@ def similarity(matcher: RubricMatcher, question: str, answer: str, item: str) ->
             True,
             id="word-order",
         ),
+        pytest.param(
+            "q7",
+            "MC Dropout stays active during inference, so each prediction is slower.",
+            "q7.m.slows_inference",
+            False,
+            id="excused-by-mc-dropout",
+        ),
+        pytest.param(
+            "q7",
+            "Dropout slows down training. It also slows down inference.",
+            "q7.m.slows_inference",
+            True,
+            id="pronoun-claim",
+        ),
     ],
 )
 def test_matching_decisions(matcher, question, answer, item, expected) -> None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from grader.loading import DEFAULT_MAX_BYTES, SubmissionBatch, load_submission, open_batch
 from grader.matching import AnswerMatch, RubricMatcher, align_answers
 from grader.models import Report, Rubric, RubricRef, ScoringPolicy, Submission, SubmissionResult
 from grader.scoring import DEFAULT_POLICY, score_question
+
+#: Submissions graded together: large enough to share the matcher's per-call costs, small
+#: enough that memory stays flat however large the class.
+CHUNK = 128
 
 #: Answers longer than this are cut before matching, so one pasted book cannot stall a batch.
 MAX_ANSWER_CHARS = 20_000
@@ -30,6 +34,29 @@ class Grader:
 
     def grade_submission(self, submission: Submission) -> SubmissionResult:
         """Score every question of one submission; errors become an error row, not an exception."""
+        return self.grade_submissions([submission])[0]
+
+    def grade_submissions(self, submissions: Sequence[Submission]) -> list[SubmissionResult]:
+        """Grade several submissions, matching each question's answers together (faster for a
+        class; every result is the one the submission gets alone)."""
+        notes = [list(s.notes) for s in submissions]
+        prepared: list[tuple[Submission, bool]] = [
+            self._align(s, n) if s.error is None else (s, False)
+            for s, n in zip(submissions, notes, strict=True)
+        ]
+        matches = self._match_many([s for s, _ in prepared], notes)
+        return [
+            self._result(submission, aligned, note, match)
+            for (submission, aligned), note, match in zip(prepared, notes, matches, strict=True)
+        ]
+
+    def _result(
+        self,
+        submission: Submission,
+        aligned: bool,
+        notes: list[str],
+        matches: dict[str, AnswerMatch | None],
+    ) -> SubmissionResult:
         max_score = self.rubric.max_score
         origin = {
             "name": submission.name,
@@ -47,9 +74,6 @@ class Grader:
                 notes=submission.notes,
                 **origin,
             )
-        notes = list(submission.notes)
-        submission, aligned = self._align(submission, notes)
-        matches = self.match_submission(submission, notes=notes)
         answers = {
             q.id: submission.answers.get(q.id, "").strip()[:MAX_ANSWER_CHARS]
             for q in self.rubric.questions
@@ -102,19 +126,35 @@ class Grader:
         self, submission: Submission, *, notes: list[str] | None = None
     ) -> dict[str, AnswerMatch | None]:
         """The matcher's view of each answer (None where the question was not answered)."""
-        submission, _ = self._align(submission, [] if notes is None else notes)
-        matches: dict[str, AnswerMatch | None] = {}
+        notes = [] if notes is None else notes
+        submission, _ = self._align(submission, notes)
+        return self._match_many([submission], [notes])[0]
+
+    def _match_many(
+        self, submissions: Sequence[Submission], notes: Sequence[list[str]]
+    ) -> list[dict[str, AnswerMatch | None]]:
+        """Per submission, the matcher's view of each answer; errors and blanks get None."""
+        matches: list[dict[str, AnswerMatch | None]] = [
+            dict.fromkeys((q.id for q in self.rubric.questions), None) for _ in submissions
+        ]
         for question in self.rubric.questions:
-            answer = submission.answers.get(question.id, "").strip()
-            if len(answer) > MAX_ANSWER_CHARS:
-                if notes is not None:
-                    notes.append(
+            owners: list[int] = []
+            texts: list[str] = []
+            for position, submission in enumerate(submissions):
+                answer = submission.answers.get(question.id, "").strip()
+                if submission.error is not None or not answer:
+                    continue
+                if len(answer) > MAX_ANSWER_CHARS:
+                    notes[position].append(
                         f"answer to {question.id} cut to its first {MAX_ANSWER_CHARS:,} characters"
                     )
-                answer = answer[:MAX_ANSWER_CHARS]
-            matches[question.id] = (
-                self.matcher.match_answer(question.id, answer) if answer else None
-            )
+                    answer = answer[:MAX_ANSWER_CHARS]
+                owners.append(position)
+                texts.append(answer)
+            for position, match in zip(
+                owners, self.matcher.match_answers(question.id, texts), strict=True
+            ):
+                matches[position][question.id] = match
         return matches
 
     def grade_file(self, path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> SubmissionResult:
@@ -132,11 +172,16 @@ def grade_paths(
     """Grade files into a report, sorted by submission id so that input order changes nothing."""
     grader = grader or Grader(rubric)
     results = []
-    for path in paths:
-        result = grader.grade_file(path, max_bytes=max_bytes)
-        results.append(result)
-        if on_progress is not None:
-            on_progress(result)
+    pending = list(paths)
+    for start in range(0, len(pending), CHUNK):
+        chunk = [
+            load_submission(path, rubric, max_bytes=max_bytes)
+            for path in pending[start : start + CHUNK]
+        ]
+        for result in grader.grade_submissions(chunk):
+            results.append(result)
+            if on_progress is not None:
+                on_progress(result)
     results.sort(key=lambda r: (r.id, r.source))
     return Report(
         rubric=RubricRef(id=rubric.id, title=rubric.title),
@@ -152,14 +197,17 @@ def grade_batch(
     grader: Grader | None = None,
     on_progress: Callable[[SubmissionResult], None] | None = None,
 ) -> Report:
-    """Grade every submission of a batch (see `open_batch`), one student at a time."""
+    """Grade every submission of a batch (see `open_batch`), a chunk of students at a time so
+    that each question's answers are matched together."""
     grader = grader or Grader(rubric)
     results = []
-    for student in batch.students:
-        result = grader.grade_submission(batch.load(student, rubric))
-        results.append(result)
-        if on_progress is not None:
-            on_progress(result)
+    students = list(batch.students)
+    for start in range(0, len(students), CHUNK):
+        chunk = [batch.load(student, rubric) for student in students[start : start + CHUNK]]
+        for result in grader.grade_submissions(chunk):
+            results.append(result)
+            if on_progress is not None:
+                on_progress(result)
     results.sort(key=lambda r: (r.id, r.source))
     return Report(
         rubric=RubricRef(id=rubric.id, title=rubric.title),

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -77,12 +78,20 @@ class AnswerMatch:
     contradictions: list[tuple[str, str]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _AnswerUnits:
+    units: int  # all units with content
+    kept: list[Unit]  # those that may earn or cost points
+    restated: int  # sentences that restate the question
+    hints: int  # sentences that copy a rubric hint
+
+
 @dataclass
 class _Phrasing:
     item_id: str
     is_misconception: bool
     text: str
-    tokens: list[tuple[str, bool]]  # (stem, negated)
+    tokens: tuple[tuple[str, bool], ...]  # (stem, negated)
     verdict: str | None = None  # "yes"/"no" when every verdict among the item's phrasings agrees
 
 
@@ -148,9 +157,34 @@ class RubricMatcher:
 
     def match_answer(self, question_id: str, answer: str) -> AnswerMatch:
         """Best similarity and evidence per item of `question_id` in `answer`."""
+        return self.match_answers(question_id, [answer])[0]
+
+    def match_answers(self, question_id: str, answers: Sequence[str]) -> list[AnswerMatch]:
+        """`match_answer` for many answers to one question at once: the features of all their
+        sentences are computed in one pass (one TF-IDF transform, one fuzzy word table), which
+        is much faster for a class. Each answer's result is the same as when matched alone."""
         index = self.questions_[question_id]
+        prepared = [self._prepare(answer, index) for answer in answers]
+        kept_all = [u for p in prepared for u in p.kept]
+        features = (
+            self.features(kept_all, index)
+            if kept_all and index.phrasings
+            else np.zeros((0, len(index.phrasings), len(FEATURE_NAMES)))
+        )
+        results = []
+        offset = 0
+        for answer_units in prepared:
+            size = len(answer_units.kept)
+            results.append(
+                self._decide(question_id, index, answer_units, features[offset : offset + size])
+            )
+            offset += size
+        return results
+
+    def _prepare(self, answer: str, index: _QuestionIndex) -> _AnswerUnits:
+        """Split an answer into units and set aside those that earn nothing: a sentence that
+        restates the question or copies a hint, and its clauses."""
         units = [u for u in split_units(normalize_text(answer)) if content_tokens(u.text)]
-        # A sentence that restates the question or copies a hint earns nothing, nor do its clauses.
         sentences = [u for u in units if not u.is_clause]
         restated_sentences = {u.sentence for u in sentences if self._restates_question(u, index)}
         hint_sentences = {
@@ -164,14 +198,24 @@ class RubricMatcher:
             for u in units
             if u.sentence not in dropped and not (u.is_clause and self._restates_question(u, index))
         ]
-        restated = len(restated_sentences)
-        hints = [u for u in sentences if u.sentence in hint_sentences]
+        return _AnswerUnits(
+            units=len(units),
+            kept=kept,
+            restated=len(restated_sentences),
+            hints=sum(u.sentence in hint_sentences for u in sentences),
+        )
+
+    def _decide(
+        self, question_id: str, index: _QuestionIndex, prepared: _AnswerUnits, features: np.ndarray
+    ) -> AnswerMatch:
+        """From one answer's features to its best evidence per item."""
+        candidates = prepared.kept
         empty_kp = {kp.id: ItemMatch(kp.id, 0.0) for kp in index.question.key_points}
         empty_mc = {m.id: ItemMatch(m.id, 0.0) for m in index.question.misconceptions}
-        if not kept or not index.phrasings:
-            return AnswerMatch(question_id, empty_kp, empty_mc, len(units), restated, len(hints))
-        candidates = kept
-        features = self.features(candidates, index)
+        if not candidates or not index.phrasings:
+            return AnswerMatch(
+                question_id, empty_kp, empty_mc, prepared.units, prepared.restated, prepared.hints
+            )
         similarity = self.blend(features)  # units × phrasings
         similarity = self._excuse(candidates, index, similarity)
         # A sentence that opens with the opposite verdict ("Yes, it is okay...") cannot state an
@@ -202,15 +246,15 @@ class RubricMatcher:
                     phrasing.text,
                     tuple(round(float(f), 6) for f in features[row, column]),
                 )
-        best_per_unit = similarity[: len(kept)].max(axis=1)
+        best_per_unit = similarity.max(axis=1)
         return AnswerMatch(
             question_id,
             best_kp,
             best_mc,
-            unit_count=len(units),
-            restated_units=restated,
-            pasted_hints=len(hints),
-            keyword_list=not any(is_sentence_like(u.text) for u in kept),
+            unit_count=prepared.units,
+            restated_units=prepared.restated,
+            pasted_hints=prepared.hints,
+            keyword_list=not any(is_sentence_like(u.text) for u in candidates),
             off_topic_share=float(np.mean(best_per_unit < OFF_TOPIC_SIMILARITY)),
         )
 
@@ -414,24 +458,35 @@ class RubricMatcher:
                 column = index.vocabulary_index.get(stem_)
                 if column is not None:
                     matches[a, column] = True
-        answer_position = {s: i for i, s in enumerate(answer_stems)}
+        # For each answer word, the vocabulary words it matches (usually none or one).
+        matched = {
+            stem_: np.flatnonzero(row).tolist()
+            for stem_, row in zip(answer_stems, matches, strict=True)
+            if row.any()
+        }
+        pair_lookup = {(int(a), int(b)): k for k, (a, b) in enumerate(index.pairs)}
         found = np.zeros((len(units), 2 * size))
         near = np.zeros((len(units), len(index.pairs)))
         for row, tokens in enumerate(marked):
-            at = np.zeros((len(tokens), 2 * size))  # positions × signed vocabulary
-            for position, (stem_, negated) in enumerate(tokens):
-                offset = size if negated else 0
-                at[position, offset : offset + size] = matches[answer_position[stem_]]
-            found[row] = at.max(axis=0)
-            if len(index.pairs):
-                # within[p]: the signed words seen within PAIR_WINDOW positions of p.
-                cumulative = np.vstack([np.zeros((1, 2 * size)), np.cumsum(at, axis=0)])
-                positions = np.arange(len(tokens))
-                lo = np.clip(positions - PAIR_WINDOW, 0, len(tokens))
-                hi = np.clip(positions + PAIR_WINDOW + 1, 0, len(tokens))
-                within = (cumulative[hi] - cumulative[lo]) > 0
-                together = (at.T @ within) > 0
-                near[row] = together[index.pairs[:, 0], index.pairs[:, 1]]
+            # (position, signed vocabulary ids) for the words of this unit that match anything
+            hits = [
+                (position, [v + (size if negated else 0) for v in matched[stem_]])
+                for position, (stem_, negated) in enumerate(tokens)
+                if stem_ in matched
+            ]
+            for _, ids in hits:
+                found[row, ids] = 1.0
+            if not pair_lookup:
+                continue
+            for i, (position, ids) in enumerate(hits):
+                for other_position, other_ids in hits[i:]:
+                    if other_position - position > PAIR_WINDOW:
+                        break
+                    for a in ids:
+                        for b in other_ids:
+                            column = pair_lookup.get((a, b) if a < b else (b, a))
+                            if column is not None:
+                                near[row, column] = 1.0
         coverage = found @ index.coverage_weights.T
         anchored = (found @ index.anchors.T.astype(float)) > 0
         pair_share = near @ index.pair_weights.T

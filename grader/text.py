@@ -309,7 +309,8 @@ _SCOPE_BOUNDARIES = frozenset(
 )
 
 
-def marked_content_tokens(text: str, *, whole_clause: bool = False) -> list[tuple[str, bool]]:
+@lru_cache(maxsize=131072)
+def marked_content_tokens(text: str, *, whole_clause: bool = False) -> tuple[tuple[str, bool], ...]:
     """Content tokens, each with whether a negation governs it: a cue ("not", "no", "without",
     "avoids", ...) governs the content words after it up to the end of its clause segment
     (punctuation or a clause word such as "but", "because", "and"). Words before the cue are
@@ -338,7 +339,7 @@ def marked_content_tokens(text: str, *, whole_clause: bool = False) -> list[tupl
             negated = True
         elif token not in FUNCTION_WORDS:
             marked.append((stem(token), negated))
-    return marked
+    return tuple(marked)
 
 
 def content_tokens(text: str) -> list[str]:

@@ -47,7 +47,7 @@ INVALID = DATA / "rubrics" / "invalid"
         pytest.param(
             "contradicts-unknown-key-point.yaml",
             None,
-            r"contradicts unknown key point 'q1\.b'",
+            r"contradicts names unknown key point 'q1\.b'",
             id="contradicts",
         ),
     ],

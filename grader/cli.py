@@ -475,7 +475,7 @@ def _print_evaluation(result: Evaluation, show: int) -> None:
         markup=False,
     )
     table = Table(title="per item")
-    for column in ("item", "P", "R", "F1", "gold", "pred"):
+    for column in ("item", "P", "R", "F1", "kappa", "gold", "pred"):
         table.add_column(column, justify="left" if column == "item" else "right")
     for item in result.per_item:
         table.add_row(
@@ -483,6 +483,7 @@ def _print_evaluation(result: Evaluation, show: int) -> None:
             f"{item.precision:.2f}",
             f"{item.recall:.2f}",
             f"{item.f1:.2f}",
+            f"{item.kappa:.2f}",
             str(item.support),
             str(item.predicted),
         )

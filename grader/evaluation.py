@@ -199,6 +199,7 @@ class ItemScores(BaseModel):
     precision: float
     recall: float
     f1: float
+    kappa: float
     support: int
     predicted: int
 
@@ -340,6 +341,7 @@ def _item_scores(gold: list[bool], predicted: list[bool]) -> dict[str, float | i
         "precision": scores.precision,
         "recall": scores.recall,
         "f1": scores.f1,
+        "kappa": scores.kappa,
         "support": scores.support,
         "predicted": scores.predicted,
     }

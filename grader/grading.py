@@ -45,6 +45,7 @@ class Grader:
                 error=submission.error,
                 max_score=max_score,
                 notes=submission.notes,
+                superseded_by=submission.superseded_by,
                 **origin,
             )
         notes = list(submission.notes)

@@ -44,6 +44,7 @@ from grader.gradebook import (
     open_gradebook,
     pick_rubric_id,
     pseudonymize_report,
+    pseudonymize_result,
     record_grading,
 )
 from grader.grading import Grader, grade_batch
@@ -239,6 +240,12 @@ def grade(
     2 bad usage, a bad rubric or a bad roster.
     """
     try:
+        if anonymous and (roster is not None or gradebook is not GradebookChoice.plain):
+            raise UsageError(
+                "--anonymous hides who is who, so it cannot match a roster or fill an LMS "
+                "gradebook; grade anonymously, then write the LMS file with the real ids: "
+                "grader export OUT --gradebook FORMAT --roster ROSTER.csv"
+            )
         loaded, grader = _resolve_grader(rubric, no_calibration, quiet)
         loaded_roster = load_roster(roster) if roster is not None else None
         target = Assignment(assignment or loaded.title, assignment_id)
@@ -773,10 +780,12 @@ def history(
             runs = book.runs(rid)
             sid = book.resolve_student(submission)
             name = _namer(book, runs[-1])(sid)
+            aliases = book.pseudonym_map() if runs[-1].anonymous else {}
             entries: list[tuple[str, int, str]] = []
             for run in runs:
                 result = book.run_result(run, sid)
                 if result is not None:
+                    result = pseudonymize_result(result, aliases)
                     entries.append((run.started_at, 0, _history_run_line(run, result)))
             for event in book.override_events(rid, sid):
                 entries.append((event.at, 1, _history_event_line(event)))
@@ -981,18 +990,44 @@ def export(
     out_dir: Annotated[Path, typer.Argument(help="Folder for the exported gradebook.")],
     db: GradebookOption = DEFAULT_DB,
     rubric_id: RubricIdOption = None,
+    gradebook: Annotated[
+        GradebookChoice,
+        typer.Option("--gradebook", help="Also write an LMS import file (needs --roster)."),
+    ] = GradebookChoice.plain,
+    roster: Annotated[
+        Path | None, typer.Option("--roster", help="CSV mapping submission ids to LMS students.")
+    ] = None,
+    assignment: Annotated[
+        str | None, typer.Option("--assignment", help="Assignment name in the LMS.")
+    ] = None,
+    assignment_id: Annotated[
+        str | None, typer.Option("--assignment-id", help="LMS column id.")
+    ] = None,
 ) -> None:
     """Export the gradebook with real student ids (pseudonyms of anonymous grading are undone):
-    the latest run with every override, as report.json and grades.csv.
+    the latest run with every override, as report.json, grades.csv, feedback/, overview.html
+    and, with --gradebook and --roster, the LMS import file.
 
     Example: grader export final/ --db reports/gradebook.db
+
+    Example: grader export final/ --gradebook canvas --roster roster.csv --assignment-id 1234
     """
     try:
+        loaded_roster = load_roster(roster) if roster is not None else None
         with open_gradebook(db, create=False) as book:
             run = _latest_run(book, rubric_id)
             report = book.current_report(run)
             rubric = book.run_rubric(run)
-        written = write_reports(report, rubric, out_dir)
+        target = Assignment(assignment or rubric.title, assignment_id)
+        check_gradebook(gradebook.value, loaded_roster, target)
+        written = write_reports(
+            report,
+            rubric,
+            out_dir,
+            gradebook=gradebook.value,
+            roster=loaded_roster,
+            assignment=target,
+        )
     except GraderError as error:
         _fail(error)
     out.print(f"exported run {run.id} of {run.rubric_id}: " + ", ".join(str(p) for p in written))

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import secrets
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from grader.changes import RunDiff, diff_reports
 from grader.errors import GradebookError
@@ -542,16 +543,77 @@ def _new_pseudonym(taken: set[str]) -> str:
 
 
 def pseudonymize_report(report: Report, pseudonyms: dict[str, str]) -> Report:
-    """`report` with student ids, and the file paths that reveal them, replaced by pseudonyms."""
+    """`report` as a grader sees it in anonymous grading: every submission under its pseudonym,
+    with nothing that reveals the student (see `pseudonymize_result`)."""
     if not pseudonyms:
         return report
-    submissions = []
-    for s in report.submissions:
-        alias = pseudonyms.get(s.id, s.id)
-        suffix = Path(s.source).suffix
-        submissions.append(s.model_copy(update={"id": alias, "source": alias + suffix}))
-    submissions.sort(key=lambda s: s.id)
+    submissions = [pseudonymize_result(s, pseudonyms) for s in report.submissions]
+    submissions.sort(key=lambda s: (s.id, s.source))
     return report.model_copy(update={"submissions": submissions})
+
+
+def pseudonymize_result(result: SubmissionResult, pseudonyms: dict[str, str]) -> SubmissionResult:
+    """One submission under its pseudonym. File names hold student names (LMS downloads are
+    named after the student), so the source, every file, the other hand-ins of the same id
+    (duplicates) and every mention of them, of the id and of the LMS name in the notes and the
+    error are replaced; the LMS name itself is dropped. The answers are left as written."""
+    alias = pseudonyms.get(result.id)
+    if alias is None:
+        return result
+    # Every hand-in of this id gets the same name whichever of them is being shown: the
+    # pseudonym, numbered in a fixed order when the student handed in more than once.
+    sources = sorted({result.source, *result.duplicates})
+    renamed = {
+        source: alias + (f"-{n}" if len(sources) > 1 else "") + _extension(source)
+        for n, source in enumerate(sources, start=1)
+    }
+    stem = renamed[result.source].removesuffix(_extension(result.source))
+    if result.files == [result.source]:
+        files = [renamed[result.source]]
+    else:  # numbered in the submission's order of reading
+        files = [f"{stem}/file{n}{_extension(f)}" for n, f in enumerate(result.files, start=1)]
+    words = dict(renamed)
+    for file, shown in zip(result.files, files, strict=True):
+        words[file] = shown
+        words.setdefault(_base_name(file), shown.rpartition("/")[2])
+    for source, shown in renamed.items():
+        words.setdefault(_base_name(source), shown)
+    words[result.id] = alias
+    if result.name:
+        words[result.name] = alias
+    scrub = _replacer(words)
+    return result.model_copy(
+        update={
+            "id": alias,
+            "source": renamed[result.source],
+            "name": None,
+            "files": files,
+            "duplicates": [renamed[d] for d in result.duplicates],
+            "superseded_by": result.superseded_by and renamed.get(result.superseded_by, alias),
+            "notes": [scrub(note) for note in result.notes],
+            "error": None if result.error is None else scrub(result.error),
+        }
+    )
+
+
+def _extension(path: str) -> str:
+    """'.pdf' for 'ana.pdf' and 'download.zip!ana/hw.pdf'; '' for a folder."""
+    suffix = PurePosixPath(_base_name(path)).suffix
+    return suffix if suffix[1:].isalnum() else ""
+
+
+def _base_name(path: str) -> str:
+    """The last part of a path as reports show it (a folder, or 'archive.zip!inner/name')."""
+    return re.split(r"[/\\!]", path.rstrip("/\\"))[-1]
+
+
+def _replacer(words: dict[str, str]) -> Callable[[str], str]:
+    """Replace each key of `words` where it stands as a whole word, longest first."""
+    keys = sorted((k for k in words if k), key=lambda k: (-len(k), k))
+    if not keys:
+        return lambda text: text
+    pattern = re.compile(r"(?<![\w.-])(?:" + "|".join(re.escape(k) for k in keys) + r")(?![\w-])")
+    return lambda text: pattern.sub(lambda m: words[m.group(0)], text)
 
 
 # --- opening, creating, upgrading --------------------------------------------------------
@@ -658,7 +720,16 @@ def record_grading(
     grader_version: str = "",
 ) -> GradingOutcome:
     """Apply the overrides to a fresh automatic `report`, compare it with the last run of the
-    same rubric, and record it. Call inside `book.transaction()`."""
+    same rubric, and record it. Call inside `book.transaction()`.
+
+    The gradebook holds one result per student: an older hand-in of a student id that also
+    handed in a newer one (`superseded_by`) is left out of the overrides, the diff and the
+    record, and stays in the returned report as the error row that says so."""
+    superseded = [s for s in report.submissions if s.superseded_by is not None]
+    if superseded:
+        report = report.model_copy(
+            update={"submissions": [s for s in report.submissions if s.superseded_by is None]}
+        )
     hashes = answer_hashes(report)
     final = apply_overrides(report, rubric, book.overrides(rubric.id), hashes)
     previous = book.latest_run(rubric.id)
@@ -678,6 +749,9 @@ def record_grading(
         grader_version=grader_version,
     )
     pseudonyms = book.pseudonyms(s.id for s in report.submissions) if anonymous else {}
+    if superseded:
+        shown = sorted([*final.submissions, *superseded], key=lambda s: (s.id, s.source))
+        final = final.model_copy(update={"submissions": shown})
     return GradingOutcome(
         report=final,
         diff=diff,

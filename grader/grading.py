@@ -72,6 +72,7 @@ class Grader:
                 error=submission.error,
                 max_score=max_score,
                 notes=submission.notes,
+                superseded_by=submission.superseded_by,
                 **origin,
             )
         answers = {

@@ -373,6 +373,7 @@ def load_student(student: StudentFiles, rubric: Rubric, *, max_bytes: int) -> Su
     if student.superseded_by is not None:
         return Submission(
             **base,
+            superseded_by=student.superseded_by,
             error=f"duplicate: student id {student.id!r} also handed in {student.superseded_by}, "
             "which is newer and was graded instead",
         )

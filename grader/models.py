@@ -193,6 +193,9 @@ class Submission(BaseModel):
     duplicates: list[str] = Field(
         default_factory=list, description="Other submissions with the same student id."
     )
+    superseded_by: str | None = Field(
+        default=None, description="The newer submission of the same student id, graded instead."
+    )
     unsplit_text: str | None = Field(
         default=None,
         description="The text when it has no question headings; the grader aligns its "
@@ -291,6 +294,9 @@ class SubmissionResult(BaseModel):
     late: bool = False
     files: list[str] = Field(default_factory=list)
     duplicates: list[str] = Field(default_factory=list)
+    # Set on an older hand-in of a student id that also handed in a newer one (its error says
+    # so): the gradebook keeps one result per student. Not written to report.json.
+    superseded_by: str | None = Field(default=None, exclude=True, repr=False)
 
 
 class RubricRef(BaseModel):

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
 
 import docx
 from docx.shared import Pt
@@ -154,3 +158,30 @@ def _escape(text: str) -> str:
     return (
         text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("'", "&#39;")
     )
+
+
+# --- an LMS download ----------------------------------------------------------------------
+
+#: Names that occur in the file names `write_lms_download` writes, never in the answers.
+IDENTIFYING = ("smithjane", "okaforben", "leechloe", "wongdee", "alvarezfay", "resubmitted")
+
+
+def write_lms_download(folder: Path, answers: Mapping[str, str]) -> Path:
+    """A Canvas download (file names hold the students' logins) beside a plain folder in which
+    one student handed in twice; `answers` by the gradebook fixture's ids (ana, ben, ...)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(folder / "canvas.zip", "w") as archive:
+        first, second = answers["ana"].split("### Ans 2")
+        archive.writestr("smithjane_1234_5678_part1.md", first)
+        archive.writestr("smithjane_1234_5679_part2.md", "### Ans 2" + second)
+        archive.writestr("okaforben_LATE_2222_3333_hw.md", answers["ben"])
+        archive.writestr("leechloe_3333_4444_answers.md", answers["eli"])
+        archive.writestr("leechloe_3333_4445_figure.png", b"\x89PNG not really")
+        archive.writestr("wongdee_4444_5555_hw.md", b"\x00\x01 binary")
+    old, new = folder / "alvarezfay.md", folder / "resubmitted" / "alvarezfay.md"
+    new.parent.mkdir()
+    old.write_text(answers["cai"])
+    new.write_text(answers["fay"])
+    os.utime(old, (1_700_000_000, 1_700_000_000))
+    os.utime(new, (1_700_000_100, 1_700_000_100))
+    return folder

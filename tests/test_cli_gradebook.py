@@ -14,7 +14,9 @@ from typer.testing import CliRunner
 
 from grader.cli import app
 from grader.gradebook import SCHEMA_VERSION
+from grader.report import format_number
 
+from .builders import IDENTIFYING, write_lms_download
 from .conftest import DATA
 
 runner = CliRunner()
@@ -49,15 +51,23 @@ def grades() -> dict[str, dict[str, str]]:
     return {row["submission"]: row for row in rows}
 
 
+def score(submission: str) -> float:
+    report = json.loads(Path("reports/report.json").read_text())
+    return next(s["score"] for s in report["submissions"] if s["id"] == submission)
+
+
 def test_override_survives_a_rubric_change_end_to_end(course: Path) -> None:
     assert "first run of nets" in invoke("grade")
+    before = score("ana")
     said = invoke("override", "ben", "q2", "2.5", "--comment", "names two effects", "--by", "ta")
     assert "ben q2: manual 2.5 (automatic 1)" in said
     rubric = course / "rubrics" / "nets.yaml"
     rubric.write_text(rubric.read_text().replace("weight: 2", "weight: 3"))  # q1.inference
     output = invoke("grade")
     assert "rubric changed" in output
-    assert "ana: 5.57 → 6.57 (+1)" in output
+    after = score("ana")
+    assert after == pytest.approx(before + 1)  # ana states q1.inference: its extra point
+    assert f"ana: {format_number(before)} → {format_number(after)} (+1)" in output
     assert "q1.inference weight 2 → 3 (+1)" in output
     row = grades()["ben"]
     assert (row["q2"], row["manual"], row["q1"]) == ("2.5", "q2", "4")
@@ -73,8 +83,8 @@ def test_a_resubmission_is_flagged_in_the_diff(course: Path) -> None:
     invoke("grade")
     invoke("override", "cai", "q2", "0.5", "-m", "too short")
     (course / "submissions" / "cai.md").write_text(
-        "### Ans 1\nDropout slows down training.\n\n### Ans 2\nIt allows higher learning rates."
-        " Batch normalization acts as a regularizer.\n"
+        "### Ans 1\nDropout slows down training.\n\n### Ans 2\nWe can use a much larger"
+        " learning rate, and batch normalization acts as a regularizer.\n"
     )
     output = invoke("grade")
     assert "answer changed since the TA override: kept 0.5, automatic now 2; review it" in output
@@ -85,7 +95,9 @@ def test_dry_run_saves_nothing(course: Path) -> None:
     invoke("grade")
     db = Path("reports/gradebook.db").read_bytes()
     csv_before = Path("reports/grades.csv").read_text()
-    (course / "submissions" / "dee.md").write_text("### Ans 2\nIt allows higher learning rates.\n")
+    (course / "submissions" / "dee.md").write_text(
+        "### Ans 2\nThanks to batch norm we can use a much larger learning rate.\n"
+    )
     output = invoke("grade", "--dry-run")
     assert "dry run: nothing saved" in output
     assert "dee: 0 → 1 (+1)" in output and "q2.learning_rate now found (+1)" in output
@@ -112,6 +124,48 @@ def test_anonymous_grading_until_export(course: Path) -> None:
     exported = {row["submission"]: row for row in rows}
     assert set(exported) == {"ana", "ben", "cai", "dee", "eli", "fay"}
     assert exported["ben"]["q2"] == "3" and exported["ben"]["manual"] == "q2"
+
+
+def test_anonymous_grades_reach_the_lms_through_export(course: Path) -> None:
+    roster = course / "roster.csv"
+    roster.write_text(
+        "submission,name,id\n"
+        + "".join(f"{sid},{sid.title()} Doe,{n}\n" for n, sid in enumerate(["ana", "ben"], 1))
+    )
+    lms = ["--gradebook", "canvas", "--roster", str(roster)]
+    refused = invoke("grade", "--anonymous", *lms, code=2)
+    assert "--anonymous hides who is who" in refused and "grader export" in refused
+    assert not Path("reports").exists()
+    invoke("grade", "--anonymous")
+    alias = next(sid for sid, row in grades().items() if row["score"] == "4")  # ben
+    invoke("override", alias, "q2", "2", "-m", "two effects")
+    said = invoke("export", "final", *lms, "--assignment", "Nets", "--assignment-id", "77")
+    assert "gradebook_canvas.csv" in said
+    rows = list(csv.reader(io.StringIO(Path("final/gradebook_canvas.csv").read_text())))
+    assert rows[0][-1] == "Nets (77)"
+    ben = next(row for row in rows if row[0] == "Ben Doe")
+    assert ben[1] == "2" and ben[-1] == "5"  # q1 3 + the override
+
+
+def test_anonymous_outputs_never_name_a_student(course: Path) -> None:
+    answers = {p.stem: p.read_text() for p in (FIXTURE / "submissions").glob("*.md")}
+    download = write_lms_download(course / "downloads", answers)
+    printed = invoke("grade", str(download), "--anonymous", code=3)  # one file is unreadable
+    outputs = [p for p in Path("reports").rglob("*") if p.is_file() and p.suffix != ".db"]
+    assert {p.name for p in outputs} >= {"report.json", "grades.csv", "overview.html"}
+    for text in [printed, *(p.read_text() for p in outputs)]:
+        assert not [name for name in IDENTIFYING if name in text]
+    shown = grades()
+    late = next(sid for sid, row in shown.items() if row["late"] == "true")  # okaforben
+    failed = next(sid for sid, row in shown.items() if row["error"].startswith("not a text"))
+    assert late.startswith("anon-") and failed.startswith("anon-")
+    for alias in shown:
+        assert not [name for name in IDENTIFYING if name in invoke("history", alias)]
+    invoke("export", "final")
+    rows = csv.DictReader(io.StringIO(Path("final/grades.csv").read_text()))
+    exported = {row["submission"]: row for row in rows}
+    assert exported["2222"]["name"] == "okaforben" and exported["2222"]["late"] == "true"
+    assert "smithjane_1234_5679_part2.md" in exported["1234"]["files"]
 
 
 def test_review_then_grade_a_whole_group(course: Path) -> None:

@@ -19,6 +19,7 @@ from grader.gradebook import (
     record_grading,
 )
 
+from .builders import IDENTIFYING, write_lms_download
 from .conftest import DATA
 
 FIXTURE = DATA / "gradebook"
@@ -35,6 +36,10 @@ def folder(tmp_path: Path) -> Path:
     target = tmp_path / "submissions"
     shutil.copytree(FIXTURE / "submissions", target)
     return target
+
+
+def fixture_answers() -> dict[str, str]:
+    return {p.stem: p.read_text() for p in (FIXTURE / "submissions").glob("*.md")}
 
 
 def run(book: Gradebook, rubric: Rubric, folder: Path, **options):
@@ -67,7 +72,9 @@ def test_a_new_gradebook_records_runs_and_answers(tmp_path: Path, nets, folder) 
         assert second.diff.changes == [] and second.diff.unchanged == 6
         latest = book.latest_run("nets")
         assert latest is not None
-        assert book.run_answers(latest, "q2")["cai"] == "It allows higher learning rates."
+        assert book.run_answers(latest, "q2")["cai"] == (
+            "With batch norm we can use a much larger learning rate."
+        )
         assert book.run_report(latest).model_dump() == second.report.model_dump()
 
 
@@ -99,7 +106,8 @@ def test_resubmission_keeps_the_override_and_flags_it(tmp_path: Path, nets, fold
             make_override(book, latest, "cai", "q2", 0.5, comment="too short", by=None)
         (folder / "cai.md").write_text(
             "### Ans 1\nDropout slows down training.\n\n### Ans 2\n"
-            "It standardizes the inputs of each layer and allows higher learning rates.\n"
+            "Batch normalization standardizes the inputs of each layer, so we can use a much"
+            " larger learning rate.\n"
         )
         outcome = run(book, nets, folder)
     q2 = question(outcome.report, "cai", "q2")
@@ -291,6 +299,60 @@ def test_pseudonyms_are_stable_and_reversible(tmp_path: Path, nets, folder) -> N
     ids = {s.id for s in shown.submissions}
     assert ids == set(first.values())
     assert all(s.source == s.id + ".md" for s in shown.submissions)
+
+
+def test_pseudonyms_hide_file_names_lms_names_and_duplicates(tmp_path: Path, nets) -> None:
+    report = grade_folder(nets, write_lms_download(tmp_path / "downloads", fixture_answers()))
+    real = report.model_dump_json()
+    assert all(name in real for name in IDENTIFYING)  # the test would see a leak
+    rows = {s.id: s for s in report.submissions}
+    assert rows["1234"].name == "smithjane" and len(rows["1234"].files) == 2
+    assert any("figure.png not read" in note for note in rows["3333"].notes)
+    assert rows["4444"].status == "error"
+    assert [s.status for s in report.submissions if s.id == "alvarezfay"] == ["error", "graded"]
+    aliases = {sid: f"anon-{n}" for n, sid in enumerate(sorted(rows))}
+    shown = pseudonymize_report(report, aliases)
+    text = shown.model_dump_json()
+    assert not [name for name in IDENTIFYING if name in text]
+    for s in shown.submissions:
+        assert s.id in aliases.values() and s.name is None
+        for field in (s.source, s.error or "", *s.files, *s.duplicates, *s.notes):
+            assert not any(sid in field for sid in aliases), field
+    # what a grader still needs to know survives, under the pseudonym
+    jane = next(s for s in shown.submissions if s.id == aliases["1234"])
+    assert jane.files == [f"{jane.id}/file1.md", f"{jane.id}/file2.md"]
+    assert f"in this order: {jane.id}/file1.md, {jane.id}/file2.md" not in " ".join(jane.notes)
+    assert any("in this order: file1.md, file2.md" in note for note in jane.notes)
+    chloe = next(s for s in shown.submissions if s.id == aliases["3333"])
+    assert any(note.startswith("file2.png not read") for note in chloe.notes)
+    fay = [s for s in shown.submissions if s.id == aliases["alvarezfay"]]
+    older, newer = (next(s for s in fay if s.status == status) for status in ("error", "graded"))
+    assert {older.source, newer.source} == {f"{older.id}-1.md", f"{older.id}-2.md"}
+    assert newer.duplicates == [older.source] and older.duplicates == [newer.source]
+    assert older.error is not None and f"also handed in {newer.source}," in older.error
+    assert any(older.source in note for note in newer.notes)
+    assert [s.score for s in shown.submissions] == [
+        s.score for s in sorted(report.submissions, key=lambda s: (aliases[s.id], s.source))
+    ]
+
+
+def test_a_student_who_handed_in_twice_has_one_result(tmp_path: Path, nets) -> None:
+    downloads = write_lms_download(tmp_path / "downloads", fixture_answers())
+    with open_gradebook(tmp_path / "g.db") as book:
+        first = run(book, nets, downloads)
+        rows = [s for s in first.report.submissions if s.id == "alvarezfay"]
+        assert [s.status for s in rows] == ["error", "graded"]  # the older one says why
+        assert [c.submission for c in first.diff.changes].count("alvarezfay") == 1
+        latest = book.latest_run("nets")
+        assert latest is not None
+        stored = book.run_result(latest, "alvarezfay")
+        assert stored is not None and stored.status == "graded"
+        with book.transaction():
+            make_override(book, latest, "alvarezfay", "q2", 3, comment="fine", by=None)
+        second = run(book, nets, downloads)
+    rows = [s for s in second.report.submissions if s.id == "alvarezfay"]
+    assert [(s.status, s.manual) for s in rows] == [("error", False), ("graded", True)]
+    assert [c.submission for c in second.diff.changes] == ["alvarezfay"]
 
 
 def test_override_checks_question_points_and_student(tmp_path: Path, nets, folder) -> None:

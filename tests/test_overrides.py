@@ -34,18 +34,20 @@ def test_no_overrides_changes_nothing(nets, auto) -> None:
 
 def test_manual_beats_automatic(nets, auto) -> None:
     hashes = answer_hashes(auto)
-    ana_q2 = pick(auto, "ana").questions[1]
-    assert ana_q2.needs_review  # the automatic grade was unsure
+    ana_q1, ana_q2 = pick(auto, "ana").questions
+    assert ana_q2.needs_review and not ana_q1.needs_review  # ana pasted a hint into q2
     grade = ManualGrade(
-        "ana", "q2", 2.0, "misses the reason", "ta", hashes[("ana", "q2")], ana_q2.score
+        "ana", "q2", 1.5, "pasted the hint", "ta", hashes[("ana", "q2")], ana_q2.score
     )
+    assert grade.points != ana_q2.score
     ana = pick(apply_overrides(auto, nets, [grade], hashes), "ana")
     q2 = ana.questions[1]
-    assert (q2.score, q2.manual, q2.needs_review, q2.review_reasons) == (2.0, True, False, [])
+    assert (q2.score, q2.manual, q2.needs_review, q2.review_reasons) == (1.5, True, False, [])
     assert q2.override is not None
     assert q2.override.auto_score == ana_q2.score
-    assert q2.override.comment == "misses the reason" and q2.override.by == "ta"
-    assert ana.manual and ana.score == 5.0 and not ana.needs_review
+    assert q2.override.comment == "pasted the hint" and q2.override.by == "ta"
+    assert ana.manual and not ana.needs_review
+    assert ana.score == pytest.approx(ana_q1.score + 1.5)
     # what the TA did not touch stays automatic
     assert ana.questions[0] == pick(auto, "ana").questions[0]
     assert pick(apply_overrides(auto, nets, [grade], hashes), "ben") == pick(auto, "ben")

@@ -29,8 +29,10 @@ pytestmark = pytest.mark.skipif(
 )
 PAYLOAD_SCRIPT = "<script>document.title='pwned'</script>"
 PAYLOAD_IMG = "<img src=x onerror=\"document.title='pwned'\">"
-#: A submission file named like markup: its id lands in titles, tables, links and the heat map.
-EVIL_ID = '<img src=x onerror="document.body.dataset.owned=1">'
+#: Submission files named like markup. A student id is made safe from the file name (letters,
+#: digits, '.', '_', '-'); the name itself is shown where a file is named: the error table.
+EVIL_NAME = '<img src=x onerror="document.body.dataset.owned=1">'
+EVIL_BROKEN = f"{EVIL_NAME} v2.pdf"
 
 #: Our own test page: loads a report page in a same-folder iframe and measures it after load.
 PROBE = """<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>
@@ -95,7 +97,8 @@ def site(dl14: Rubric, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, 
     for path in (ROOT / "submissions").iterdir():
         shutil.copy(path, subs)
     shutil.copy(DATA / "submissions" / "xss" / "mallory.md", subs)
-    shutil.copy(DATA / "submissions" / "xss" / "mallory.md", subs / f"{EVIL_ID}.md")
+    shutil.copy(DATA / "submissions" / "xss" / "mallory.md", subs / f"{EVIL_NAME}.md")
+    (subs / EVIL_BROKEN).write_bytes(b"%PDF-1.4 cut short")
     report = grade_folder(dl14, subs)
     write_reports(report, dl14, base / "out", reveal=True)
     return base / "out", report
@@ -178,17 +181,19 @@ def test_payloads_render_as_text_and_run_nothing(site, tmp_path: Path, page: str
     if page == "feedback":
         assert html.escape(PAYLOAD_IMG, quote=False) in dom  # the sentence that earned q1.verdict
     else:
-        assert html.escape(EVIL_ID, quote=False) in dom  # the file name, in the student table
+        assert html.escape(EVIL_BROKEN, quote=False) in dom  # the file name, in the error table
 
 
 def test_a_submission_named_like_markup_gets_a_safe_feedback_file(site, tmp_path: Path) -> None:
     site_dir, report = site
-    index = [s.id for s in report.submissions].index(EVIL_ID)
+    index = [Path(s.source).name for s in report.submissions].index(f"{EVIL_NAME}.md")
+    evil = report.submissions[index]
+    assert evil.status == "graded" and re.fullmatch(r"[A-Za-z0-9._-]+", evil.id)
     stem = feedback_stems(report)[index]
     assert re.fullmatch(r"[A-Za-z0-9._-]+", stem)
     dom = _dump(site_dir, f"feedback/{stem}.html", tmp_path)
     assert "<img" not in dom and "data-owned" not in dom
-    assert html.escape(EVIL_ID, quote=False) in dom
+    assert f"Feedback: {evil.id}" in dom
 
 
 def test_chromium_runs_scripts_in_this_setup(tmp_path: Path) -> None:

@@ -378,11 +378,13 @@ _LIST_SEPARATOR = re.compile(r"[,;/|]|\band\b|\bor\b", re.IGNORECASE)
 
 
 def is_sentence_like(text: str) -> bool:
-    """A statement rather than a string of keywords: at least four words, a verb, and not a
-    run of three or more short comma-separated fragments without verbs ("symmetry, He init,
-    backprop")."""
+    """A statement rather than a string of keywords: at least four words, a verb (or grammar
+    words around one we do not know), and not a run of three or more short comma-separated
+    fragments without verbs ("symmetry, He init, backprop")."""
     tokens = tokenize(text)
-    if len(tokens) < 4 or not any(t in _VERB_LIKE for t in tokens):
+    has_verb = any(t in _VERB_LIKE for t in tokens)
+    # a verb we know, or enough grammar words to be a sentence with a verb we do not
+    if len(tokens) < 4 or not (has_verb or sum(t in FUNCTION_WORDS for t in tokens) >= 2):
         return False
     fragments = [tokenize(f) for f in _LIST_SEPARATOR.split(text)]
     fragments = [f for f in fragments if f]

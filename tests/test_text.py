@@ -88,3 +88,4 @@ def test_tokens_and_stems() -> None:
 def test_sentence_like() -> None:
     assert is_sentence_like("The weights should be sampled independently.")
     assert not is_sentence_like("biases, zero, default, symmetry")
+    assert is_sentence_like("It normalizes the inputs of each layer.")  # a verb we do not list

@@ -106,6 +106,7 @@ class _QuestionIndex:
     vocabulary_index: dict[str, int]
     coverage_weights: np.ndarray  # phrasings × 2V, each row sums to 1
     anchors: np.ndarray  # phrasings × 2V: the words that set an item apart in its question
+    essentials: np.ndarray  # phrasings × V: words every phrasing of the item uses
     pairs: np.ndarray  # P × 2: signed word pairs that stand near each other in some phrasing
     pair_weights: np.ndarray  # phrasings × P, each row sums to 1 (or 0 for one-word phrasings)
     word_matrix: sparse.csr_matrix  # phrasings × word n-grams (L2-normalised)
@@ -379,6 +380,19 @@ class RubricMatcher:
                 best = max(mark(s) for s, _ in words)
                 for stem_, negated in words:
                     anchors[row, signed(stem_, negated)] = mark(stem_) >= best - 1e-9
+        # Words every phrasing of an item uses (when it has at least three) are essential: "ReLU
+        # is faster to compute than sigmoid" is not the claim "ELU is cheaper than ReLU".
+        essential_stems: dict[str, set[str]] = {}
+        for item, count in phrasing_count.items():
+            if count >= 3:
+                common = set.intersection(
+                    *({s for s, _ in p.tokens} for p in phrasings if p.item_id == item)
+                )
+                essential_stems[item] = common - PARTICLES
+        essentials = np.zeros((len(phrasings), size))
+        for row, phrasing in enumerate(phrasings):
+            for stem_ in essential_stems.get(phrasing.item_id, set()):
+                essentials[row, vocabulary_index[stem_]] = 1.0
         totals = weights.sum(axis=1, keepdims=True)
         weights = np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)
         pair_ids: dict[tuple[int, int], int] = {}
@@ -409,6 +423,7 @@ class RubricMatcher:
             vocabulary_index=vocabulary_index,
             coverage_weights=weights,
             anchors=anchors,
+            essentials=essentials,
             pairs=np.array(list(pair_ids), dtype=int).reshape(-1, 2),
             pair_weights=pair_weights,
             word_matrix=self.word_vectorizer_.transform(texts) if texts else empty,
@@ -495,6 +510,8 @@ class RubricMatcher:
         unsigned_found = np.maximum(found[:, :size], found[:, size:])
         unsigned_weights = index.coverage_weights[:, :size] + index.coverage_weights[:, size:]
         unsigned = unsigned_found @ unsigned_weights.T
+        required = index.essentials.sum(axis=1)
+        anchored &= (unsigned_found @ index.essentials.T) >= required[None, :] - 1e-9
         agreement = np.divide(coverage, unsigned, out=np.ones_like(unsigned), where=unsigned > 0)
         return coverage, np.asarray(pair_share), np.clip(agreement, 0.0, 1.0), anchored
 

@@ -260,43 +260,30 @@ def evaluate(
             reviewed += qr.needs_review
             gold_scores.append(gold_score(question, labels))
             pred_scores.append(qr.score)
-            credits = {kp.id: kp for kp in qr.key_points}
+            credits = {kp.id: kp.credit for kp in qr.key_points}
             flagged = {m.id for m in qr.misconceptions}
-            for kp in question.key_points:
-                found = credits[kp.id].credit >= FOUND_CREDIT
-                truth = kp.id in labels
-                kp_gold.append(truth)
-                kp_pred.append(found)
-                _tally(per_item, kp.id, truth, found)
+            decisions = [
+                ("key_point", kp.id, credits[kp.id] >= FOUND_CREDIT, kp_gold, kp_pred)
+                for kp in question.key_points
+            ] + [
+                ("misconception", m.id, m.id in flagged, mc_gold, mc_pred)
+                for m in question.misconceptions
+            ]
+            for kind, item, found, golds, predictions in decisions:
+                truth = item in labels
+                golds.append(truth)
+                predictions.append(found)
+                _tally(per_item, item, truth, found)
                 if found != truth:
                     disagreements.append(
                         _disagreement(
                             result.id,
                             qr.id,
-                            kp.id,
-                            "key_point",
+                            item,
+                            kind,
                             truth,
                             found,
-                            _closest(matches, result.id, qr.id, kp.id),
-                            qr.needs_review,
-                        )
-                    )
-            for m in question.misconceptions:
-                found = m.id in flagged
-                truth = m.id in labels
-                mc_gold.append(truth)
-                mc_pred.append(found)
-                _tally(per_item, m.id, truth, found)
-                if found != truth:
-                    disagreements.append(
-                        _disagreement(
-                            result.id,
-                            qr.id,
-                            m.id,
-                            "misconception",
-                            truth,
-                            found,
-                            _closest(matches, result.id, qr.id, m.id),
+                            _closest(matches, result.id, qr.id, item),
                             qr.needs_review,
                         )
                     )

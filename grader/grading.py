@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from pathlib import Path
 
 from grader.loading import DEFAULT_MAX_BYTES, SubmissionBatch, load_submission, open_batch
@@ -171,23 +172,12 @@ def grade_paths(
     on_progress: Callable[[SubmissionResult], None] | None = None,
 ) -> Report:
     """Grade files into a report, sorted by submission id so that input order changes nothing."""
-    grader = grader or Grader(rubric)
-    results = []
     pending = list(paths)
-    for start in range(0, len(pending), CHUNK):
-        chunk = [
-            load_submission(path, rubric, max_bytes=max_bytes)
-            for path in pending[start : start + CHUNK]
-        ]
-        for result in grader.grade_submissions(chunk):
-            results.append(result)
-            if on_progress is not None:
-                on_progress(result)
-    results.sort(key=lambda r: (r.id, r.source))
-    return Report(
-        rubric=RubricRef(id=rubric.id, title=rubric.title),
-        max_score=rubric.max_score,
-        submissions=results,
+    return _grade_in_chunks(
+        rubric,
+        grader or Grader(rubric),
+        [partial(load_submission, path, rubric, max_bytes=max_bytes) for path in pending],
+        on_progress,
     )
 
 
@@ -200,11 +190,25 @@ def grade_batch(
 ) -> Report:
     """Grade every submission of a batch (see `open_batch`), a chunk of students at a time so
     that each question's answers are matched together."""
-    grader = grader or Grader(rubric)
+    return _grade_in_chunks(
+        rubric,
+        grader or Grader(rubric),
+        [partial(batch.load, student, rubric) for student in batch.students],
+        on_progress,
+    )
+
+
+def _grade_in_chunks(
+    rubric: Rubric,
+    grader: Grader,
+    loaders: Sequence[Callable[[], Submission]],
+    on_progress: Callable[[SubmissionResult], None] | None,
+) -> Report:
+    """Load and grade CHUNK submissions at a time; the report is sorted by submission id so
+    that input order changes nothing."""
     results = []
-    students = list(batch.students)
-    for start in range(0, len(students), CHUNK):
-        chunk = [batch.load(student, rubric) for student in students[start : start + CHUNK]]
+    for start in range(0, len(loaders), CHUNK):
+        chunk = [load() for load in loaders[start : start + CHUNK]]
         for result in grader.grade_submissions(chunk):
             results.append(result)
             if on_progress is not None:

@@ -15,8 +15,6 @@ from rich.table import Table
 
 from grader import __version__
 from grader.errors import GraderError, UsageError
-from grader.grading import Grader, grade_folder
-from grader.linting import lint_rubric
 from grader.loading import (
     DEFAULT_MAX_BYTES,
     find_rubric,
@@ -90,6 +88,15 @@ def grade(
         int, typer.Option("--max-bytes", help="Largest submission file read, in bytes.", min=1)
     ] = DEFAULT_MAX_BYTES,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="Worker processes (default: all cores). Any value gives the same results.",
+        ),
+    ] = None,
 ) -> None:
     """Grade every file in SUBMISSIONS into OUT/report.json and OUT/grades.csv.
 
@@ -98,13 +105,21 @@ def grade(
     Exit codes: 0 all graded; 3 some submissions could not be graded (they have an error row);
     2 bad usage or a bad rubric.
     """
+    from grader.grading import default_jobs, grade_folder  # imports scikit-learn: only here
+
     try:
         _, loaded = _resolve_rubric(rubric)
         paths = list(iter_submission_files(submissions))
         if not paths:
             raise UsageError(f"{submissions}: no submission files found")
         with _progress(len(paths), quiet) as advance:
-            report = grade_folder(loaded, submissions, max_bytes=max_bytes, on_progress=advance)
+            report = grade_folder(
+                loaded,
+                submissions,
+                max_bytes=max_bytes,
+                on_progress=advance,
+                jobs=jobs or default_jobs(),
+            )
         written = write_reports(report, loaded, out_dir)
     except GraderError as error:
         _fail(error)
@@ -125,6 +140,8 @@ def check(
 
     Example: grader check my_answers.md --rubric rubrics/dl_assignment_14.yaml
     """
+    from grader.grading import Grader  # imports scikit-learn: only here
+
     try:
         _, loaded = _resolve_rubric(rubric)
         if not file.is_file():
@@ -151,6 +168,8 @@ def rubric_lint(
 
     Example: grader rubric lint rubrics/dl_assignment_14.yaml
     """
+    from grader.linting import lint_rubric
+
     try:
         loaded = load_rubric(path)
     except GraderError as error:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from grader.loading import DEFAULT_MAX_BYTES, iter_submission_files, load_submission
@@ -12,6 +14,12 @@ from grader.scoring import DEFAULT_POLICY, ScoringPolicy, score_question
 
 #: Answers longer than this are cut before matching, so one pasted book cannot stall a batch.
 MAX_ANSWER_CHARS = 20_000
+#: Batches smaller than this are graded in this process: starting workers (about 2 s on a 2-core
+#: machine, see docs/performance.md) would cost more than it saves.
+MIN_FILES_FOR_WORKERS = 48
+#: Files sent to a worker at a time: large enough to amortise the messages, small enough to keep
+#: both cores busy to the end and the progress bar moving.
+WORKER_CHUNK = 8
 
 
 class Grader:
@@ -66,6 +74,63 @@ class Grader:
         return self.grade_submission(load_submission(path, self.rubric, max_bytes=max_bytes))
 
 
+def default_jobs() -> int:
+    """The cores this process may run on (its CPU affinity where the OS tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def iter_results(
+    rubric: Rubric,
+    paths: Iterable[Path],
+    *,
+    grader: Grader | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    jobs: int = 1,
+) -> Iterator[SubmissionResult]:
+    """Grade files one at a time, in the report's order (by submission id, then path), with up
+    to `jobs` worker processes. Results are the same for any `jobs`; only one file's text is
+    held at a time, so a caller that writes each result as it comes keeps memory flat."""
+    ordered = sorted(paths, key=lambda p: (p.stem, str(p)))
+    grader = grader or Grader(rubric)
+    if jobs <= 1 or len(ordered) < MIN_FILES_FOR_WORKERS:
+        for path in ordered:
+            yield grader.grade_file(path, max_bytes=max_bytes)
+        return
+    yield from _grade_in_workers(grader, ordered, max_bytes=max_bytes, jobs=jobs)
+
+
+def _grade_in_workers(
+    grader: Grader, paths: Sequence[Path], *, max_bytes: int, jobs: int
+) -> Iterator[SubmissionResult]:
+    # forkserver, not fork: the parent may run threads (a progress bar) and a forked child could
+    # inherit a lock one of them holds. The server imports grader once; each worker then gets
+    # the parent's fitted grader, so every process grades with the very same state.
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        context.set_forkserver_preload(["grader.grading"])
+    workers = min(jobs, -(-len(paths) // WORKER_CHUNK))
+    with context.Pool(workers, initializer=_start_worker, initargs=(grader, max_bytes)) as pool:
+        yield from pool.imap(_grade_in_worker, paths, chunksize=WORKER_CHUNK)
+
+
+_worker_state: tuple[Grader, int] | None = None
+
+
+def _start_worker(grader: Grader, max_bytes: int) -> None:
+    global _worker_state
+    _worker_state = (grader, max_bytes)
+
+
+def _grade_in_worker(path: Path) -> SubmissionResult:
+    assert _worker_state is not None, "worker used before _start_worker"
+    grader, max_bytes = _worker_state
+    return grader.grade_file(path, max_bytes=max_bytes)
+
+
 def grade_paths(
     rubric: Rubric,
     paths: Iterable[Path],
@@ -73,12 +138,11 @@ def grade_paths(
     grader: Grader | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     on_progress: Callable[[SubmissionResult], None] | None = None,
+    jobs: int = 1,
 ) -> Report:
     """Grade files into a report, sorted by submission id so that input order changes nothing."""
-    grader = grader or Grader(rubric)
     results = []
-    for path in paths:
-        result = grader.grade_file(path, max_bytes=max_bytes)
+    for result in iter_results(rubric, paths, grader=grader, max_bytes=max_bytes, jobs=jobs):
         results.append(result)
         if on_progress is not None:
             on_progress(result)
@@ -97,6 +161,7 @@ def grade_folder(
     grader: Grader | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     on_progress: Callable[[SubmissionResult], None] | None = None,
+    jobs: int = 1,
 ) -> Report:
     """Grade every file below `folder`."""
     return grade_paths(
@@ -105,4 +170,5 @@ def grade_folder(
         grader=grader,
         max_bytes=max_bytes,
         on_progress=on_progress,
+        jobs=jobs,
     )

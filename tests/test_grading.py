@@ -3,13 +3,16 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from grader import grade_folder, grade_paths, load_rubric
+from benchmarks.generate import generate_folder
+from grader import grade_folder, grade_paths, grading, load_rubric
+from grader.grading import MIN_FILES_FOR_WORKERS, iter_results
 from grader.loading import iter_submission_files
 
-from .conftest import ROOT
+from .conftest import DL14_RUBRIC, ROOT
 
 EXAMPLES = ROOT / "submissions"
 
@@ -81,3 +84,48 @@ def test_adding_a_student_changes_no_one_else(tmp_path: Path, dl14) -> None:
     after = {s.id: s for s in grade_folder(dl14, tmp_path).submissions}
     assert after["alice_excellent"] == before["alice_excellent"]
     assert after["dev_weak"] == before["dev_weak"]
+
+
+@pytest.fixture(scope="module")
+def generated_class(tmp_path_factory) -> Path:
+    """Enough synthetic submissions (benchmarks/generate.py) for grading to use workers."""
+    folder = tmp_path_factory.mktemp("class") / "subs"
+    generate_folder(DL14_RUBRIC, folder, MIN_FILES_FOR_WORKERS + 6, seed=11)
+    return folder
+
+
+def test_workers_give_the_same_results_as_one_process(generated_class, dl14, monkeypatch) -> None:
+    calls = []
+    original = grading._grade_in_workers
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs["jobs"])
+        yield from original(*args, **kwargs)
+
+    monkeypatch.setattr(grading, "_grade_in_workers", spy)
+    one = grade_folder(dl14, generated_class, jobs=1)
+    two = grade_folder(dl14, generated_class, jobs=2)
+    assert calls == [2]
+    assert two == one
+    assert [s.id for s in two.submissions] == sorted(s.id for s in two.submissions)
+
+
+def test_iter_results_yields_in_report_order(tmp_path: Path, dl14, dl14_grader) -> None:
+    (tmp_path / "b").mkdir()
+    shutil.copy(EXAMPLES / "ben_good.txt", tmp_path / "b" / "a.txt")
+    shutil.copy(EXAMPLES / "dev_weak.md", tmp_path / "a-b.md")
+    shutil.copy(EXAMPLES / "chloe_average.md", tmp_path / "a.md")
+    paths = list(iter_submission_files(tmp_path))
+    streamed = list(iter_results(dl14, paths, grader=dl14_grader))
+    assert [(s.id, Path(s.source).name) for s in streamed] == [
+        ("a", "a.md"),
+        ("a", "a.txt"),
+        ("a-b", "a-b.md"),
+    ]
+    assert streamed == grade_paths(dl14, paths, grader=dl14_grader).submissions
+
+
+def test_small_batches_stay_in_process(dl14, dl14_grader, monkeypatch) -> None:
+    monkeypatch.setattr(grading, "_grade_in_workers", None)  # would fail if called
+    report = grade_folder(dl14, EXAMPLES, grader=dl14_grader, jobs=8)
+    assert len(report.submissions) == 5

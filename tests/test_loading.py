@@ -143,3 +143,22 @@ def test_problem_files_become_error_rows(tmp_path: Path, dl14) -> None:
     assert "not a text file" in reasons["binary.md"]
     assert "too large" in reasons["big.md"] and "--max-bytes" in reasons["big.md"]
     assert "unsupported format '.pptx'" in reasons["slides.pptx"]
+
+
+def test_libyaml_and_pure_python_loaders_agree(monkeypatch) -> None:
+    import yaml
+
+    from grader import loading
+
+    fast = load_rubric(DL14_RUBRIC)
+    errors = {}
+    for path in sorted(INVALID.glob("*.yaml")):
+        with pytest.raises(RubricError) as caught:
+            load_rubric(path)
+        errors[path.name] = (caught.value.line, caught.value.location)
+    monkeypatch.setattr(loading, "_YAML_LOADER", yaml.SafeLoader)
+    assert load_rubric(DL14_RUBRIC) == fast
+    for path in sorted(INVALID.glob("*.yaml")):
+        with pytest.raises(RubricError) as caught:
+            load_rubric(path)
+        assert (caught.value.line, caught.value.location) == errors[path.name], path.name

@@ -14,9 +14,10 @@ from grader.scoring import DEFAULT_POLICY, ScoringPolicy, score_question
 
 #: Answers longer than this are cut before matching, so one pasted book cannot stall a batch.
 MAX_ANSWER_CHARS = 20_000
-#: Batches smaller than this are graded in this process: starting workers (about 2 s on a 2-core
-#: machine, see docs/performance.md) would cost more than it saves.
-MIN_FILES_FOR_WORKERS = 48
+#: Batches smaller than this are graded in this process: starting workers costs about 1.5 s
+#: (the forkserver imports scikit-learn once), which 2 workers win back only after ~100 files at
+#: ~26 ms each (docs/performance.md).
+MIN_FILES_FOR_WORKERS = 100
 #: Files sent to a worker at a time: large enough to amortise the messages, small enough to keep
 #: both cores busy to the end and the progress bar moving.
 WORKER_CHUNK = 8

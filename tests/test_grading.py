@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from benchmarks.generate import generate_folder
 from grader import grade_folder, grade_paths, grading, load_rubric
-from grader.grading import MIN_FILES_FOR_WORKERS, iter_results
+from grader.grading import iter_results
 from grader.loading import iter_submission_files
 
 from .conftest import DL14_RUBRIC, ROOT
@@ -88,13 +88,14 @@ def test_adding_a_student_changes_no_one_else(tmp_path: Path, dl14) -> None:
 
 @pytest.fixture(scope="module")
 def generated_class(tmp_path_factory) -> Path:
-    """Enough synthetic submissions (benchmarks/generate.py) for grading to use workers."""
+    """A class of synthetic submissions (benchmarks/generate.py)."""
     folder = tmp_path_factory.mktemp("class") / "subs"
-    generate_folder(DL14_RUBRIC, folder, MIN_FILES_FOR_WORKERS + 6, seed=11)
+    generate_folder(DL14_RUBRIC, folder, 30, seed=11)
     return folder
 
 
 def test_workers_give_the_same_results_as_one_process(generated_class, dl14, monkeypatch) -> None:
+    monkeypatch.setattr(grading, "MIN_FILES_FOR_WORKERS", 10)
     calls = []
     original = grading._grade_in_workers
 

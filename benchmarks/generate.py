@@ -11,7 +11,7 @@ Submission `i` depends only on (seed, i): the first 1,000 of a 10,000 run are th
 The phrase bank for a rubric is `phrasebanks/<rubric id>.yaml` beside this file; a rubric without
 one gets a bank derived from its reference answers and item descriptions.
 
-    python benchmarks/generate.py rubrics/dl_assignment_14.yaml /tmp/subs --n 1000 --seed 0
+    python -m benchmarks.generate rubrics/dl_assignment_14.yaml /tmp/subs --n 1000 --seed 0
 """
 
 from __future__ import annotations

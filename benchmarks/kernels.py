@@ -8,7 +8,7 @@ phrasings' words. Everything else (reading, decoding, heading detection, splitti
 tokenising, scoring, reports) is overhead and is not timed here. Submissions are processed in
 chunks so that memory stays bounded; the CPU time is summed over chunks.
 
-    python -m benchmarks.kernels /tmp/grader-bench/n1000 rubrics/dl_assignment_14.yaml
+    python -m benchmarks.kernels /tmp/grader-bench/dl-n1000-s0 rubrics/dl_assignment_14.yaml
 """
 
 from __future__ import annotations

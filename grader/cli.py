@@ -94,7 +94,8 @@ def grade(
             "--jobs",
             "-j",
             min=1,
-            help="Worker processes (default: all cores). Any value gives the same results.",
+            help="Worker processes (default: all cores); under 100 files, one. Any value "
+            "gives the same results.",
         ),
     ] = None,
 ) -> None:

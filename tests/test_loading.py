@@ -207,3 +207,22 @@ def test_text_without_headings_is_kept_for_alignment(dl14) -> None:
     submission = submission_from_text(text, dl14, submission_id="x", source="x")
     assert submission.error is None and submission.needs_review
     assert submission.answers == {} and submission.unsplit_text == text
+
+
+def test_libyaml_and_pure_python_loaders_agree(monkeypatch) -> None:
+    import yaml
+
+    from grader import loading
+
+    fast = load_rubric(DL14_RUBRIC)
+    errors = {}
+    for path in sorted(INVALID.glob("*.yaml")):
+        with pytest.raises(RubricError) as caught:
+            load_rubric(path)
+        errors[path.name] = (caught.value.line, caught.value.location)
+    monkeypatch.setattr(loading, "_YAML_LOADER", yaml.SafeLoader)
+    assert load_rubric(DL14_RUBRIC) == fast
+    for path in sorted(INVALID.glob("*.yaml")):
+        with pytest.raises(RubricError) as caught:
+            load_rubric(path)
+        assert (caught.value.line, caught.value.location) == errors[path.name], path.name

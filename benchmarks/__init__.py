@@ -1,0 +1,1 @@
+"""Benchmarks: synthetic submissions and the runner that times grader on them."""

@@ -303,13 +303,26 @@ class RubricMatcher:
         if any(p.is_misconception for p in index.phrasings):
             # A claim must hold under both readings of a negation's scope: "quantization is not
             # a sparsity method" does not name quantization as a way to sparsity.
-            strict_index = self.strict_questions_[index.question.id]
-            strict = self._word_features(units, strict_index, whole_clause=True)
-            claims = np.array([p.is_misconception for p in index.phrasings])
-            coverage = np.where(claims, np.minimum(coverage, strict[0]), coverage)
-            pairs = np.where(claims, np.minimum(pairs, strict[1]), pairs)
-            agreement = np.where(claims, np.minimum(agreement, strict[2]), agreement)
-            anchored = np.where(claims, anchored & strict[3], anchored)
+            # Only units with a negation read differently; the others keep their features.
+            denying = [
+                row
+                for row, u in enumerate(units)
+                if marked_content_tokens(u.for_matching, whole_clause=True)
+                != marked_content_tokens(u.for_matching)
+            ]
+            if denying:
+                strict_index = self.strict_questions_[index.question.id]
+                strict = self._word_features(
+                    [units[row] for row in denying], strict_index, whole_clause=True
+                )
+                claims = np.array([p.is_misconception for p in index.phrasings])
+                for mine, theirs in zip((coverage, pairs, agreement), strict[:3], strict=True):
+                    mine[denying] = np.where(
+                        claims, np.minimum(mine[denying], theirs), mine[denying]
+                    )
+                anchored[denying] = np.where(
+                    claims, anchored[denying] & strict[3], anchored[denying]
+                )
         word = (self.word_vectorizer_.transform(texts) @ index.word_matrix.T).toarray()
         char = (self.char_vectorizer_.transform(texts) @ index.char_matrix.T).toarray()
         return np.stack(
@@ -479,29 +492,39 @@ class RubricMatcher:
             for stem_, row in zip(answer_stems, matches, strict=True)
             if row.any()
         }
-        pair_lookup = {(int(a), int(b)): k for k, (a, b) in enumerate(index.pairs)}
-        found = np.zeros((len(units), 2 * size))
-        near = np.zeros((len(units), len(index.pairs)))
+        # Every hit: (unit, position, signed vocabulary id), in unit and position order.
+        hit_unit: list[int] = []
+        hit_position: list[int] = []
+        hit_id: list[int] = []
         for row, tokens in enumerate(marked):
-            # (position, signed vocabulary ids) for the words of this unit that match anything
-            hits = [
-                (position, [v + (size if negated else 0) for v in matched[stem_]])
-                for position, (stem_, negated) in enumerate(tokens)
-                if stem_ in matched
-            ]
-            for _, ids in hits:
-                found[row, ids] = 1.0
-            if not pair_lookup:
-                continue
-            for i, (position, ids) in enumerate(hits):
-                for other_position, other_ids in hits[i:]:
-                    if other_position - position > PAIR_WINDOW:
-                        break
-                    for a in ids:
-                        for b in other_ids:
-                            column = pair_lookup.get((a, b) if a < b else (b, a))
-                            if column is not None:
-                                near[row, column] = 1.0
+            for position, (stem_, negated) in enumerate(tokens):
+                for v in matched.get(stem_, ()):
+                    hit_unit.append(row)
+                    hit_position.append(position)
+                    hit_id.append(v + (size if negated else 0))
+        units_of = np.array(hit_unit, dtype=np.int64)
+        positions = np.array(hit_position, dtype=np.int64)
+        ids = np.array(hit_id, dtype=np.int64)
+        found = np.zeros((len(units), 2 * size))
+        found[units_of, ids] = 1.0
+        near = np.zeros((len(units), len(index.pairs)))
+        if len(index.pairs) and len(ids):
+            # column of each signed pair (a <= b) in the phrasings' pair table, or -1
+            table = np.full((2 * size) * (2 * size), -1, dtype=np.int64)
+            table[index.pairs[:, 0] * (2 * size) + index.pairs[:, 1]] = np.arange(len(index.pairs))
+            offset = 0
+            while True:  # pair each hit with the hits `offset` places after it
+                first, second = np.arange(len(ids) - offset), np.arange(offset, len(ids))
+                close = (units_of[first] == units_of[second]) & (
+                    positions[second] - positions[first] <= PAIR_WINDOW
+                )
+                if not close.any():
+                    break
+                a, b = ids[first[close]], ids[second[close]]
+                columns = table[np.minimum(a, b) * (2 * size) + np.maximum(a, b)]
+                known = columns >= 0
+                near[units_of[first[close]][known], columns[known]] = 1.0
+                offset += 1
         coverage = found @ index.coverage_weights.T
         anchored = (found @ index.anchors.T.astype(float)) > 0
         pair_share = near @ index.pair_weights.T

@@ -156,7 +156,7 @@ def test_blackboard_file_quotes_every_cell_and_names_points_and_column(
         assignment=Assignment("DL 14", "4242"),
     )
     lines = text.splitlines()
-    assert lines[0] == '"Username","DL 14 [Total Pts: 19 Score] |4242"'
+    assert lines[0] == '"Username","DL 14 [Total Pts: 19] |4242"'
     assert all(re.fullmatch(r'"[^"]*","[^"]*"', line) for line in lines)
     assert f'"bbrown","{_score(report, "ben_good")}"' in lines and '"ffarouk",""' in lines
 

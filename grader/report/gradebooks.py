@@ -187,7 +187,7 @@ def render_gradebook(
         ]
         return render_csv(header, rows)
     # Blackboard: its help asks for every cell of a comma-separated file to be quoted.
-    title = f"{assignment.name} [Total Pts: {points} Score]"
+    title = f"{assignment.name} [Total Pts: {points}]"
     if assignment.column_id:
         title += f" |{assignment.column_id}"
     header = ["Username", safe_cell(title)]

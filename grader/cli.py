@@ -14,6 +14,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from grader import __version__
+from grader.datasets import load_questions
+from grader.drafting import complete_rubric, draft_rubric, render_rubric_yaml, rubric_id_for
 from grader.errors import GraderError, UsageError
 from grader.grading import Grader, grade_folder
 from grader.linting import lint_rubric
@@ -25,7 +27,7 @@ from grader.loading import (
     rubric_json_schema,
 )
 from grader.models import Report, Rubric, SubmissionResult
-from grader.report import format_number, submission_to_dict, write_reports
+from grader.report import format_number, submission_to_dict, write_atomic, write_reports
 
 app = typer.Typer(
     help="Grade free-text answers against a rubric of key points and misconceptions.",
@@ -152,12 +154,13 @@ def rubric_lint(
     Example: grader rubric lint rubrics/dl_assignment_14.yaml
     """
     try:
-        loaded = load_rubric(path)
+        loaded = load_rubric(path, derive_key_points=False)
     except GraderError as error:
         _fail(error)
     warnings = lint_rubric(loaded)
     for warning in warnings:
         out.print(f"{path}: warning: {warning}")
+    loaded = complete_rubric(loaded)  # count the key points grading derives
     items = sum(len(q.key_points) + len(q.misconceptions) for q in loaded.questions)
     out.print(
         f"{path}: valid: {len(loaded.questions)} questions, {items} items, "
@@ -165,6 +168,49 @@ def rubric_lint(
     )
     if strict and warnings:
         raise typer.Exit(1)
+
+
+@rubric_app.command("init")
+def rubric_init(
+    questions_file: Annotated[
+        Path,
+        typer.Argument(
+            help="Markdown (### Q1 + Reference:) or CSV (id,question,reference_answer)."
+        ),
+    ],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Rubric YAML to write. Default: print it.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite OUTPUT if it exists.")] = False,
+) -> None:
+    """Draft a starter rubric from questions and model answers: one key point per idea of each
+    reference answer, phrasings from its wording, equal weights, TODOs for what to add.
+
+    Example: grader rubric init questions.md -o rubrics/week3.yaml
+    """
+    try:
+        if output is not None and output.exists() and not force:
+            raise UsageError(f"{output}: already exists; pass --force to overwrite it")
+        source = load_questions(questions_file)
+        rubric = draft_rubric(
+            [(q.id, q.text, q.reference_answer) for q in source.questions],
+            rubric_id=rubric_id_for(questions_file.stem),
+            title=source.title or questions_file.stem,
+        )
+        text = render_rubric_yaml(rubric, source=questions_file.name)
+        if output is not None:
+            write_atomic(output, text)
+    except GraderError as error:
+        _fail(error)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    points = sum(len(q.key_points) for q in rubric.questions)
+    out.print(
+        f"wrote {output}: {len(rubric.questions)} questions, {points} key points; "
+        f"review its TODOs, then: grader rubric lint {output}",
+        markup=False,
+    )
 
 
 @rubric_app.command("schema")

@@ -47,3 +47,16 @@ class SubmissionError(GraderError):
         self.path = str(path)
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
+
+
+class DataFileError(GraderError):
+    """A questions file or a dataset CSV does not follow its format."""
+
+    exit_code = 2
+
+    def __init__(self, path: Path | str, message: str, *, line: int | None = None) -> None:
+        self.path = str(path)
+        self.line = line
+        self.detail = message
+        where = self.path + (f":{line}" if line is not None else "")
+        super().__init__(f"{where}: {message}")

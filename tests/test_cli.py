@@ -12,7 +12,7 @@ from grader.cli import app
 from .conftest import DATA, DL14_RUBRIC, ROOT
 
 runner = CliRunner()
-COMMANDS = [["grade"], ["check"], ["rubric", "lint"], ["rubric", "schema"]]
+COMMANDS = [["grade"], ["check"], ["rubric", "lint"], ["rubric", "schema"], ["rubric", "init"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
@@ -134,3 +134,50 @@ def test_python_dash_m_works() -> None:
         [sys.executable, "-m", "grader", "--version"], capture_output=True, text=True
     )
     assert done.returncode == 0 and done.stdout.startswith("grader ")
+
+
+def test_rubric_init_writes_a_rubric_that_lints_and_grades(tmp_path: Path) -> None:
+    target = tmp_path / "quiz.yaml"
+    result = runner.invoke(
+        app, ["rubric", "init", str(DATA / "questions" / "quiz.md"), "-o", str(target)]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"wrote {target}: 3 questions" in result.output
+    assert "# TODO" in target.read_text()
+    lint = runner.invoke(app, ["rubric", "lint", str(target), "--strict"])
+    assert lint.exit_code == 0, lint.output
+    assert "valid: 3 questions" in lint.output and "0 warning(s)" in lint.output
+    again = runner.invoke(
+        app, ["rubric", "init", str(DATA / "questions" / "quiz.csv"), "-o", str(target)]
+    )
+    assert again.exit_code == 2 and "already exists; pass --force" in again.output
+    forced = runner.invoke(
+        app, ["rubric", "init", str(DATA / "questions" / "quiz.csv"), "-o", str(target), "--force"]
+    )
+    assert forced.exit_code == 0 and "2 questions" in forced.output
+
+
+def test_rubric_init_prints_to_stdout_without_output() -> None:
+    result = runner.invoke(app, ["rubric", "init", str(DATA / "questions" / "quiz.csv")])
+    assert result.exit_code == 0
+    assert result.output.startswith(
+        "# Starter rubric drafted by `grader rubric init` from quiz.csv"
+    )
+    assert "id: quiz\n" in result.output
+
+
+def test_rubric_init_reports_a_bad_questions_file_without_traceback() -> None:
+    result = runner.invoke(
+        app, ["rubric", "init", str(DATA / "questions" / "missing-reference.md")]
+    )
+    assert result.exit_code == 2
+    assert "missing-reference.md:6: question 'Q2' has no reference answer" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_lint_explains_reference_only_questions() -> None:
+    path = DATA / "rubrics" / "valid" / "reference-only.yaml"
+    result = runner.invoke(app, ["rubric", "lint", str(path)])
+    assert result.exit_code == 0
+    assert "has no key points: grading derives them" in result.output
+    assert "valid: 2 questions, 4 items, max score 3" in result.output

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from grader import grade_folder, grade_paths, load_rubric
 from grader.loading import iter_submission_files
 
-from .conftest import ROOT
+from .conftest import DATA, ROOT
 
 EXAMPLES = ROOT / "submissions"
 
@@ -81,3 +81,14 @@ def test_adding_a_student_changes_no_one_else(tmp_path: Path, dl14) -> None:
     after = {s.id: s for s in grade_folder(dl14, tmp_path).submissions}
     assert after["alice_excellent"] == before["alice_excellent"]
     assert after["dev_weak"] == before["dev_weak"]
+
+
+def test_a_rubric_with_only_reference_answers_grades() -> None:
+    rubric = load_rubric(DATA / "rubrics" / "valid" / "reference-only.yaml")
+    report = grade_folder(rubric, DATA / "submissions-reference-only")
+    by_id = {s.id: s for s in report.submissions}
+    assert report.max_score == 3
+    full, weak = by_id["full"], by_id["weak"]
+    assert full.score is not None and weak.score is not None
+    assert full.score >= 2.5 > 0.5 >= weak.score
+    assert [m.id for m in weak.questions[1].misconceptions] == ["q2.k1"]

@@ -143,3 +143,16 @@ def test_problem_files_become_error_rows(tmp_path: Path, dl14) -> None:
     assert "not a text file" in reasons["binary.md"]
     assert "too large" in reasons["big.md"] and "--max-bytes" in reasons["big.md"]
     assert "unsupported format '.pptx'" in reasons["slides.pptx"]
+
+
+def test_reference_only_questions_get_key_points_when_loaded() -> None:
+    path = DATA / "rubrics" / "valid" / "reference-only.yaml"
+    rubric = load_rubric(path)
+    q1 = rubric.question("q1")
+    assert [kp.description for kp in q1.key_points] == [
+        "A stack is a last-in first-out structure.",
+        "A queue is first-in first-out.",
+    ]
+    assert q1.max_score == 2
+    raw = load_rubric(path, derive_key_points=False)
+    assert raw.question("q1").key_points == [] and raw.max_score == 0

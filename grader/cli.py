@@ -14,7 +14,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from grader import __version__
-from grader.datasets import load_questions
+from grader.benchmarking import (
+    ClassificationResult,
+    RegressionResult,
+    evaluate_folds,
+    evaluate_split,
+)
+from grader.datasets import load_dataset, load_questions
 from grader.drafting import complete_rubric, draft_rubric, render_rubric_yaml, rubric_id_for
 from grader.errors import GraderError, UsageError
 from grader.grading import Grader, grade_folder
@@ -140,6 +146,105 @@ def check(
         _print_check(result, loaded)
     if result.status == "error":
         raise typer.Exit(EXIT_SOME_ERRORS)
+
+
+@app.command("eval")
+def eval_(
+    submissions: Annotated[
+        Path | None,
+        typer.Argument(help="Folder of submissions (gold-label mode; see --gold)."),
+    ] = None,
+    dataset: Annotated[
+        Path | None,
+        typer.Option(
+            "--dataset",
+            help="CSV of graded answers: question_id, question, reference_answer, "
+            "student_answer, score or label (cv_fold for --protocol mohler).",
+        ),
+    ] = None,
+    protocol: Annotated[
+        str, typer.Option("--protocol", help="Evaluation protocol for --dataset: mohler.")
+    ] = "mohler",
+    train: Annotated[
+        Path | None, typer.Option("--train", help="Training CSV (with --test).")
+    ] = None,
+    test: Annotated[Path | None, typer.Option("--test", help="Test CSV (with --train).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """Measure grader's accuracy against human grades on a benchmark dataset.
+
+    --dataset DATA.csv --protocol mohler: 12-fold cross-validation by cv_fold; Pearson r, RMSE
+    and median per-question RMSE. --train TRAIN.csv --test TEST.csv: accuracy, macro-F1 and
+    weighted-F1 of the label column. Rubrics are drafted from the reference answers and a
+    model is trained on grader's features of the training answers only.
+
+    Example: grader eval --dataset mohler_v2.csv --protocol mohler
+    """
+    try:
+        if submissions is not None:
+            raise UsageError("pass --dataset DATA.csv or --train TRAIN.csv --test TEST.csv")
+        if dataset is not None and (train is not None or test is not None):
+            raise UsageError("pass either --dataset or --train/--test, not both")
+        if dataset is None and (train is None or test is None):
+            raise UsageError(
+                "pass --dataset DATA.csv, or both --train TRAIN.csv and --test TEST.csv"
+            )
+        progress = (lambda m: err.print(m, markup=False)) if err.is_terminal else None
+        result: RegressionResult | ClassificationResult
+        if dataset is not None:
+            data = load_dataset(dataset, target="score")
+            _warn_skipped(data.skipped)
+            result = evaluate_folds(data, protocol=protocol, progress=progress)
+        else:
+            assert train is not None and test is not None
+            train_data = load_dataset(train, target="label")
+            test_data = load_dataset(test, target="label")
+            _warn_skipped([*train_data.skipped, *test_data.skipped])
+            result = evaluate_split(train_data, test_data, progress=progress)
+    except GraderError as error:
+        _fail(error)
+    if as_json:
+        sys.stdout.write(json.dumps(result.model_dump(), indent=2) + "\n")
+    else:
+        _print_evaluation(result)
+
+
+def _warn_skipped(skipped: list[str]) -> None:
+    for message in skipped[:10]:
+        err.print(f"warning: skipped {message}", markup=False)
+    if len(skipped) > 10:
+        err.print(f"warning: skipped {len(skipped) - 10} more row(s)", markup=False)
+
+
+def _print_evaluation(result: RegressionResult | ClassificationResult) -> None:
+    if isinstance(result, RegressionResult):
+        out.print(
+            f"{result.dataset}: {result.protocol} protocol, {result.folds}-fold cross-validation, "
+            f"{result.answers} answers to {result.questions} questions",
+            markup=False,
+        )
+        figures = [
+            ("pearson r", result.pearson),
+            ("rmse", result.rmse),
+            ("median question rmse", result.median_question_rmse),
+        ]
+    else:
+        out.print(
+            f"train {result.train} ({result.train_answers} answers), test {result.test} "
+            f"({result.test_answers} answers, {result.test_questions_seen_in_train:.0%} to "
+            "questions seen in training)",
+            markup=False,
+        )
+        figures = [
+            ("accuracy", result.accuracy),
+            ("macro-F1", result.macro_f1),
+            ("weighted-F1", result.weighted_f1),
+            ("majority-class accuracy", result.majority_accuracy),
+        ]
+    for name, value in figures:
+        out.print(f"  {name:<24}{value:.3f}", markup=False)
+    models = ", ".join(f"{name} ×{count}" for name, count in result.models.items())
+    out.print(f"  model (chosen by cross-validation on the training data): {models}", markup=False)
 
 
 @rubric_app.command("lint")

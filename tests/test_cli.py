@@ -12,7 +12,14 @@ from grader.cli import app
 from .conftest import DATA, DL14_RUBRIC, ROOT
 
 runner = CliRunner()
-COMMANDS = [["grade"], ["check"], ["rubric", "lint"], ["rubric", "schema"], ["rubric", "init"]]
+COMMANDS = [
+    ["grade"],
+    ["check"],
+    ["eval"],
+    ["rubric", "lint"],
+    ["rubric", "schema"],
+    ["rubric", "init"],
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
@@ -181,3 +188,56 @@ def test_lint_explains_reference_only_questions() -> None:
     assert result.exit_code == 0
     assert "has no key points: grading derives them" in result.output
     assert "valid: 2 questions, 4 items, max score 3" in result.output
+
+
+def test_eval_dataset_mode_prints_mohler_figures_as_json() -> None:
+    result = runner.invoke(
+        app,
+        [
+            "eval",
+            "--dataset",
+            str(DATA / "datasets" / "folds.csv"),
+            "--protocol",
+            "mohler",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert {"pearson", "rmse", "median_question_rmse"} <= set(figures)
+    assert figures["answers"] == 23 and figures["folds"] == 3
+
+
+def test_eval_train_test_mode_prints_semeval_figures(tmp_path: Path) -> None:
+    args = ["eval", "--train", str(DATA / "datasets" / "train.csv")]
+    args += ["--test", str(DATA / "datasets" / "test.csv")]
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    assert {"accuracy", "macro_f1", "weighted_f1"} <= set(json.loads(result.output))
+    text = runner.invoke(app, args)
+    assert text.exit_code == 0
+    assert "weighted-F1" in text.output and "50% to questions seen in training" in text.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param([], "pass --dataset DATA.csv, or both --train", id="nothing"),
+        pytest.param(
+            ["--train", "a.csv"], "pass --dataset DATA.csv, or both --train", id="no-test"
+        ),
+        pytest.param(
+            ["--dataset", "a.csv", "--train", "b.csv"], "either --dataset or --train", id="both"
+        ),
+        pytest.param(["--dataset", "absent.csv"], "absent.csv: file not found", id="absent"),
+        pytest.param(
+            ["--dataset", str(DATA / "datasets" / "folds.csv"), "--protocol", "x"],
+            "unknown protocol 'x'",
+            id="protocol",
+        ),
+    ],
+)
+def test_eval_usage_errors_exit_2(args: list[str], message: str) -> None:
+    result = runner.invoke(app, ["eval", *args])
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output

@@ -19,6 +19,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from grader import __version__
+from grader.datasets import load_dataset, load_questions
+from grader.drafting import complete_rubric, draft_rubric, render_rubric_yaml, rubric_id_for
 from grader.errors import GraderError, UsageError
 from grader.gradebook import (
     DEFAULT_DB_NAME,
@@ -54,6 +56,7 @@ from grader.report import (
 from grader.roster import Roster, load_roster, match_roster
 
 if TYPE_CHECKING:  # at run time these are imported where used: they load scikit-learn
+    from grader.benchmarking import ClassificationResult, RegressionResult
     from grader.evaluation import (
         Evaluation,
     )
@@ -328,6 +331,79 @@ def check(
         raise typer.Exit(EXIT_SOME_ERRORS)
 
 
+def _eval_dataset(
+    dataset: Path | None, protocol: str, train: Path | None, test: Path | None, as_json: bool
+) -> None:
+    """`grader eval --dataset ... | --train ... --test ...`: a benchmark dataset."""
+    from grader.benchmarking import evaluate_folds, evaluate_split
+
+    try:
+        if dataset is not None and (train is not None or test is not None):
+            raise UsageError("pass either --dataset or --train/--test, not both")
+        if dataset is None and (train is None or test is None):
+            raise UsageError(
+                "pass --dataset DATA.csv, or both --train TRAIN.csv and --test TEST.csv"
+            )
+        progress = (lambda m: err.print(m, markup=False)) if err.is_terminal else None
+        result: RegressionResult | ClassificationResult
+        if dataset is not None:
+            data = load_dataset(dataset, target="score")
+            _warn_skipped(data.skipped)
+            result = evaluate_folds(data, protocol=protocol, progress=progress)
+        else:
+            assert train is not None and test is not None
+            train_data = load_dataset(train, target="label")
+            test_data = load_dataset(test, target="label")
+            _warn_skipped([*train_data.skipped, *test_data.skipped])
+            result = evaluate_split(train_data, test_data, progress=progress)
+    except GraderError as error:
+        _fail(error)
+    if as_json:
+        sys.stdout.write(json.dumps(result.model_dump(), indent=2) + "\n")
+    else:
+        _print_benchmark(result)
+
+
+def _warn_skipped(skipped: list[str]) -> None:
+    for message in skipped[:10]:
+        err.print(f"warning: skipped {message}", markup=False)
+    if len(skipped) > 10:
+        err.print(f"warning: skipped {len(skipped) - 10} more row(s)", markup=False)
+
+
+def _print_benchmark(result: RegressionResult | ClassificationResult) -> None:
+    from grader.benchmarking import RegressionResult
+
+    if isinstance(result, RegressionResult):
+        out.print(
+            f"{result.dataset}: {result.protocol} protocol, {result.folds}-fold cross-validation, "
+            f"{result.answers} answers to {result.questions} questions",
+            markup=False,
+        )
+        figures = [
+            ("pearson r", result.pearson),
+            ("rmse", result.rmse),
+            ("median question rmse", result.median_question_rmse),
+        ]
+    else:
+        out.print(
+            f"train {result.train} ({result.train_answers} answers), test {result.test} "
+            f"({result.test_answers} answers, {result.test_questions_seen_in_train:.0%} to "
+            "questions seen in training)",
+            markup=False,
+        )
+        figures = [
+            ("accuracy", result.accuracy),
+            ("macro-F1", result.macro_f1),
+            ("weighted-F1", result.weighted_f1),
+            ("majority-class accuracy", result.majority_accuracy),
+        ]
+    for name, value in figures:
+        out.print(f"  {name:<24}{value:.3f}", markup=False)
+    models = ", ".join(f"{name} ×{count}" for name, count in result.models.items())
+    out.print(f"  model (chosen by cross-validation on the training data): {models}", markup=False)
+
+
 @rubric_app.command("lint")
 def rubric_lint(
     path: Annotated[Path, typer.Argument(help="Rubric YAML file.")],
@@ -342,12 +418,13 @@ def rubric_lint(
     from grader.linting import lint_rubric
 
     try:
-        loaded = load_rubric(path)
+        loaded = load_rubric(path, derive_key_points=False)
     except GraderError as error:
         _fail(error)
     warnings = lint_rubric(loaded)
     for warning in warnings:
         out.print(f"{path}: warning: {warning}")
+    loaded = complete_rubric(loaded)  # count the key points grading derives
     items = sum(len(q.key_points) + len(q.misconceptions) for q in loaded.questions)
     out.print(
         f"{path}: valid: {len(loaded.questions)} questions, {items} items, "
@@ -355,6 +432,49 @@ def rubric_lint(
     )
     if strict and warnings:
         raise typer.Exit(1)
+
+
+@rubric_app.command("init")
+def rubric_init(
+    questions_file: Annotated[
+        Path,
+        typer.Argument(
+            help="Markdown (### Q1 + Reference:) or CSV (id,question,reference_answer)."
+        ),
+    ],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Rubric YAML to write. Default: print it.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite OUTPUT if it exists.")] = False,
+) -> None:
+    """Draft a starter rubric from questions and model answers: one key point per idea of each
+    reference answer, phrasings from its wording, equal weights, TODOs for what to add.
+
+    Example: grader rubric init questions.md -o rubrics/week3.yaml
+    """
+    try:
+        if output is not None and output.exists() and not force:
+            raise UsageError(f"{output}: already exists; pass --force to overwrite it")
+        source = load_questions(questions_file)
+        rubric = draft_rubric(
+            [(q.id, q.text, q.reference_answer) for q in source.questions],
+            rubric_id=rubric_id_for(questions_file.stem),
+            title=source.title or questions_file.stem,
+        )
+        text = render_rubric_yaml(rubric, source=questions_file.name)
+        if output is not None:
+            write_atomic(output, text)
+    except GraderError as error:
+        _fail(error)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    points = sum(len(q.key_points) for q in rubric.questions)
+    out.print(
+        f"wrote {output}: {len(rubric.questions)} questions, {points} key points; "
+        f"review its TODOs, then: grader rubric lint {output}",
+        markup=False,
+    )
 
 
 @rubric_app.command("schema")
@@ -368,13 +488,15 @@ def rubric_schema() -> None:
 
 @app.command("eval")
 def eval_command(
-    submissions: Annotated[Path, typer.Argument(help="Folder of labelled submissions.")],
+    submissions: Annotated[
+        Path | None, typer.Argument(help="Folder of labelled submissions (with --gold).")
+    ] = None,
     gold: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--gold", "-g", help="Gold labels: JSON or CSV (submission,question,item,present)."
         ),
-    ],
+    ] = None,
     rubric: RubricOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
     show: Annotated[
@@ -389,18 +511,48 @@ def eval_command(
         ),
     ] = None,
     no_calibration: NoCalibrationOption = False,
+    dataset: Annotated[
+        Path | None,
+        typer.Option(
+            "--dataset",
+            help="CSV of graded answers: question_id, question, reference_answer, "
+            "student_answer, score or label (cv_fold for --protocol mohler).",
+        ),
+    ] = None,
+    protocol: Annotated[
+        str, typer.Option("--protocol", help="Evaluation protocol for --dataset: mohler.")
+    ] = "mohler",
+    train: Annotated[
+        Path | None, typer.Option("--train", help="Training CSV (with --test).")
+    ] = None,
+    test: Annotated[Path | None, typer.Option("--test", help="Test CSV (with --train).")] = None,
 ) -> None:
-    """Measure agreement with a TA's labels: key points, misconceptions, question scores.
+    """Measure accuracy: against a TA's labels (SUBMISSIONS --gold), or on a benchmark dataset.
 
     Example: grader eval answers/ --rubric rubrics/dl_assignment_14.yaml --gold gold.json --cv 5
 
-    A key point counts as found at credit 0.5. With --cv K the labelled submissions are split
-    into K folds; each is graded with a calibration fitted on the others.
+    Gold labels: key-point P/R/F1/kappa (found at credit 0.5), misconception P/R/F1, question
+    MAE/QWK/Pearson and every disagreement. With --cv K the labelled submissions are split into K
+    folds; each is graded with a calibration fitted on the others.
+
+    Datasets: --dataset DATA.csv --protocol mohler (12-fold cross-validation by cv_fold; Pearson
+    r, RMSE, median per-question RMSE) or --train TRAIN.csv --test TEST.csv (accuracy, macro-F1,
+    weighted-F1 of the label column). Rubrics are drafted from the reference answers and a model
+    is trained on grader's features of the training answers only.
     """
     from grader.calibration import cross_validate
     from grader.evaluation import check_gold_ids, evaluate_submissions, load_gold, load_labelled
 
+    if dataset is not None or train is not None or test is not None:
+        if submissions is not None or gold is not None:
+            _fail(UsageError("pass SUBMISSIONS --gold GOLD, or a dataset, not both"))
+        _eval_dataset(dataset, protocol, train, test, as_json)
+        return
     try:
+        if submissions is None or gold is None:
+            raise UsageError(
+                "pass SUBMISSIONS --gold GOLD.json, --dataset DATA.csv, or --train/--test"
+            )
         loaded, grader = _resolve_grader(rubric, no_calibration or cv is not None, as_json)
         labels = load_gold(gold)
         check_gold_ids(labels, loaded, gold)

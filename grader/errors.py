@@ -49,8 +49,8 @@ class SubmissionError(GraderError):
         super().__init__(f"{self.path}: {reason}")
 
 
-class RosterError(GraderError):
-    """A roster CSV is missing, unreadable, or lacks what the chosen gradebook format needs."""
+class _DataFileProblem(GraderError):
+    """A user's data file (roster, questions, dataset) is wrong at a file and line."""
 
     exit_code = 2
 
@@ -60,6 +60,14 @@ class RosterError(GraderError):
         self.detail = message
         where = self.path + (f":{line}" if line is not None else "")
         super().__init__(f"{where}: {message}")
+
+
+class RosterError(_DataFileProblem):
+    """A roster CSV is missing, unreadable, or lacks what the chosen gradebook format needs."""
+
+
+class DataFileError(_DataFileProblem):
+    """A questions file or a dataset CSV does not follow its format."""
 
 
 class GradebookError(GraderError):

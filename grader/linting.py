@@ -26,7 +26,15 @@ def lint_rubric(rubric: Rubric) -> list[LintWarning]:
     """Warnings about weak spots, in rubric order."""
     warnings: list[LintWarning] = []
     for qi, question in enumerate(rubric.questions):
-        if not question.key_points:
+        if not question.key_points and question.reference_answer:
+            warnings.append(
+                LintWarning(
+                    f"questions[{qi}]",
+                    f"question {question.id!r} has no key points: grading derives them from "
+                    "its reference_answer; `grader rubric init` writes them out for you to refine",
+                )
+            )
+        elif not question.key_points:
             warnings.append(
                 LintWarning(f"questions[{qi}]", f"question {question.id!r} has no key points")
             )

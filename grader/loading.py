@@ -24,6 +24,7 @@ from grader.collecting import (
     group_files,
     safe_id,
 )
+from grader.drafting import complete_rubric
 from grader.errors import RubricError, SubmissionError, UsageError
 from grader.models import Calibration, KeyPoint, Misconception, Question, Rubric, Submission
 from grader.parsing import split_answers
@@ -48,8 +49,11 @@ _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # --- rubrics -------------------------------------------------------------------------------
 
 
-def load_rubric(path: Path | str) -> Rubric:
-    """Read and validate a rubric; every problem is a `RubricError` naming file, line and fix."""
+def load_rubric(path: Path | str, *, derive_key_points: bool = True) -> Rubric:
+    """Read and validate a rubric; every problem is a `RubricError` naming file, line and fix.
+
+    A question with a `reference_answer` and no key points gets one key point per idea of its
+    reference answer (see `grader.drafting`), unless `derive_key_points` is False."""
     path = Path(path)
     try:
         source = path.read_text(encoding="utf-8-sig")
@@ -57,10 +61,12 @@ def load_rubric(path: Path | str) -> Rubric:
         raise RubricError(path, "file not found; pass the path of a rubric .yaml") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise RubricError(path, f"cannot read the file ({exc})") from None
-    return parse_rubric(source, path)
+    return parse_rubric(source, path, derive_key_points=derive_key_points)
 
 
-def parse_rubric(source: str, path: Path | str = "<rubric>") -> Rubric:
+def parse_rubric(
+    source: str, path: Path | str = "<rubric>", *, derive_key_points: bool = True
+) -> Rubric:
     """Validate rubric YAML text. `path` is only used in messages."""
     loader = _YAML_LOADER(source)
     try:
@@ -86,9 +92,10 @@ def parse_rubric(source: str, path: Path | str = "<rubric>") -> Rubric:
             path, "a rubric is a mapping with keys id, title and questions", line=1
         ) from None
     try:
-        return Rubric.model_validate(data)
+        rubric = Rubric.model_validate(data)
     except ValidationError as exc:
         raise _rubric_error_from(exc, root, path) from None
+    return complete_rubric(rubric) if derive_key_points else rubric
 
 
 def rubric_json_schema() -> dict[str, Any]:

@@ -12,7 +12,14 @@ from grader.cli import app
 from .conftest import DATA, DL14_RUBRIC, ROOT
 
 runner = CliRunner()
-COMMANDS = [["grade"], ["check"], ["rubric", "lint"], ["rubric", "schema"]]
+COMMANDS = [
+    ["grade"],
+    ["check"],
+    ["eval"],
+    ["rubric", "lint"],
+    ["rubric", "schema"],
+    ["rubric", "init"],
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
@@ -319,3 +326,103 @@ def test_import_grader_is_lazy_but_complete() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_rubric_init_writes_a_rubric_that_lints_and_grades(tmp_path: Path) -> None:
+    target = tmp_path / "quiz.yaml"
+    result = runner.invoke(
+        app, ["rubric", "init", str(DATA / "questions" / "quiz.md"), "-o", str(target)]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"wrote {target}: 3 questions" in result.output
+    assert "# TODO" in target.read_text()
+    lint = runner.invoke(app, ["rubric", "lint", str(target), "--strict"])
+    assert lint.exit_code == 0, lint.output
+    assert "valid: 3 questions" in lint.output and "0 warning(s)" in lint.output
+    again = runner.invoke(
+        app, ["rubric", "init", str(DATA / "questions" / "quiz.csv"), "-o", str(target)]
+    )
+    assert again.exit_code == 2 and "already exists; pass --force" in again.output
+    forced = runner.invoke(
+        app, ["rubric", "init", str(DATA / "questions" / "quiz.csv"), "-o", str(target), "--force"]
+    )
+    assert forced.exit_code == 0 and "2 questions" in forced.output
+
+
+def test_rubric_init_prints_to_stdout_without_output() -> None:
+    result = runner.invoke(app, ["rubric", "init", str(DATA / "questions" / "quiz.csv")])
+    assert result.exit_code == 0
+    assert result.output.startswith(
+        "# Starter rubric drafted by `grader rubric init` from quiz.csv"
+    )
+    assert "id: quiz\n" in result.output
+
+
+def test_rubric_init_reports_a_bad_questions_file_without_traceback() -> None:
+    result = runner.invoke(
+        app, ["rubric", "init", str(DATA / "questions" / "missing-reference.md")]
+    )
+    assert result.exit_code == 2
+    assert "missing-reference.md:6: question 'Q2' has no reference answer" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_lint_explains_reference_only_questions() -> None:
+    path = DATA / "rubrics" / "valid" / "reference-only.yaml"
+    result = runner.invoke(app, ["rubric", "lint", str(path)])
+    assert result.exit_code == 0
+    assert "has no key points: grading derives them" in result.output
+    assert "valid: 2 questions, 4 items, max score 3" in result.output
+
+
+def test_eval_dataset_mode_prints_mohler_figures_as_json() -> None:
+    result = runner.invoke(
+        app,
+        [
+            "eval",
+            "--dataset",
+            str(DATA / "datasets" / "folds.csv"),
+            "--protocol",
+            "mohler",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert {"pearson", "rmse", "median_question_rmse"} <= set(figures)
+    assert figures["answers"] == 23 and figures["folds"] == 3
+
+
+def test_eval_train_test_mode_prints_semeval_figures(tmp_path: Path) -> None:
+    args = ["eval", "--train", str(DATA / "datasets" / "train.csv")]
+    args += ["--test", str(DATA / "datasets" / "test.csv")]
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    assert {"accuracy", "macro_f1", "weighted_f1"} <= set(json.loads(result.output))
+    text = runner.invoke(app, args)
+    assert text.exit_code == 0
+    assert "weighted-F1" in text.output and "50% to questions seen in training" in text.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param([], "pass SUBMISSIONS --gold GOLD.json, --dataset DATA.csv", id="nothing"),
+        pytest.param(
+            ["--train", "a.csv"], "pass --dataset DATA.csv, or both --train", id="no-test"
+        ),
+        pytest.param(
+            ["--dataset", "a.csv", "--train", "b.csv"], "either --dataset or --train", id="both"
+        ),
+        pytest.param(["--dataset", "absent.csv"], "absent.csv: file not found", id="absent"),
+        pytest.param(
+            ["--dataset", str(DATA / "datasets" / "folds.csv"), "--protocol", "x"],
+            "unknown protocol 'x'",
+            id="protocol",
+        ),
+    ],
+)
+def test_eval_usage_errors_exit_2(args: list[str], message: str) -> None:
+    result = runner.invoke(app, ["eval", *args])
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output

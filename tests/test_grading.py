@@ -11,7 +11,7 @@ from benchmarks.generate import generate_folder
 from grader import grade_folder, grade_paths, grading, load_rubric
 from grader.loading import iter_submission_files
 
-from .conftest import DL14_RUBRIC, ROOT
+from .conftest import DATA, DL14_RUBRIC, ROOT
 
 EXAMPLES = ROOT / "submissions"
 
@@ -153,3 +153,14 @@ def test_small_batches_stay_in_process(dl14, dl14_grader, monkeypatch) -> None:
     monkeypatch.setattr(grading, "_grade_in_workers", None)  # would fail if called
     report = grade_folder(dl14, EXAMPLES, grader=dl14_grader, jobs=8)
     assert len(report.submissions) == 5
+
+
+def test_a_rubric_with_only_reference_answers_grades() -> None:
+    rubric = load_rubric(DATA / "rubrics" / "valid" / "reference-only.yaml")
+    report = grade_folder(rubric, DATA / "submissions-reference-only")
+    by_id = {s.id: s for s in report.submissions}
+    assert report.max_score == 3
+    full, weak = by_id["full"], by_id["weak"]
+    assert full.score is not None and weak.score is not None
+    assert full.score >= 2.5 > 0.5 >= weak.score
+    assert [m.id for m in weak.questions[1].misconceptions] == ["q2.k1"]

@@ -32,3 +32,16 @@ def test_single_phrasing_and_copied_hint_are_flagged(mini) -> None:
 
 def test_bundled_rubric_is_clean() -> None:
     assert lint_rubric(load_rubric(DL14_RUBRIC)) == []
+
+
+def test_reference_only_questions_are_pointed_at_rubric_init() -> None:
+    raw = load_rubric(DATA / "rubrics" / "valid" / "reference-only.yaml", derive_key_points=False)
+    messages = [str(w) for w in lint_rubric(raw)]
+    assert messages[0].startswith(
+        "questions[0]: question 'q1' has no key points: grading derives them from its reference_answer"
+    )
+    assert "grader rubric init" in messages[0]
+
+
+def test_a_complete_rubric_has_no_warning_about_key_points(mini) -> None:
+    assert not any("no key points" in str(w) for w in lint_rubric(mini))

@@ -226,3 +226,16 @@ def test_libyaml_and_pure_python_loaders_agree(monkeypatch) -> None:
         with pytest.raises(RubricError) as caught:
             load_rubric(path)
         assert (caught.value.line, caught.value.location) == errors[path.name], path.name
+
+
+def test_reference_only_questions_get_key_points_when_loaded() -> None:
+    path = DATA / "rubrics" / "valid" / "reference-only.yaml"
+    rubric = load_rubric(path)
+    q1 = rubric.question("q1")
+    assert [kp.description for kp in q1.key_points] == [
+        "Key idea 1 of the model answer, about: stack, last-in, first-out.",
+        "Key idea 2 of the model answer, about: queue, first-in, first-out.",
+    ]
+    assert q1.max_score == 2
+    raw = load_rubric(path, derive_key_points=False)
+    assert raw.question("q1").key_points == [] and raw.max_score == 0

@@ -1,0 +1,558 @@
+"""Accuracy on public short-answer grading benchmarks, with their published protocols.
+
+For every answer grader computes features: key-point coverage from its own matcher (with a
+rubric drafted from each reference answer), fuzzy and TF-IDF similarity to the reference and to
+the question, word overlap with and without the question's words, lengths, and, when the test
+question has graded answers in the training split, similarity to those answers (never to test
+answers, whose labels stay unseen). A scikit-learn model, chosen by cross-validation on the
+training split alone, learns the grades from these features.
+
+Protocols:
+
+* `evaluate_folds`: Mohler et al. (2011): 12-fold cross-validation, one fold per assignment
+  (`cv_fold`), Pearson r, RMSE and median per-question RMSE on the 0-5 scale;
+* `evaluate_split`: SemEval-2013 Task 7: train on one file, report accuracy, macro-F1 and
+  weighted-F1 on another.
+
+Like `grader.features`, this module may import scikit-learn: it trains the models.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+from sklearn.base import BaseEstimator, clone
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import accuracy_score, f1_score
+from sklearn.model_selection import GroupKFold, StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
+
+from grader.datasets import Dataset, GradedAnswer
+from grader.drafting import draft_rubric
+from grader.errors import UsageError
+from grader.features import (
+    FUZZY_NAMES,
+    TextSimilarity,
+    fuzzy_similarities,
+    prepare,
+    word_overlap,
+)
+from grader.grading import Grader
+from grader.models import Submission
+from grader.text import stem, tokenize
+
+#: Neighbours averaged in the peer features.
+PEER_NEIGHBOURS = 5
+#: Folds of the inner cross-validation that picks the model, on the training split only.
+INNER_FOLDS = 4
+SEED = 0
+#: Protocols of `grader eval --dataset`.
+PROTOCOLS = ("mohler",)
+
+Progress = Callable[[str], None]
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+class RegressionResult(BaseModel):
+    """Figures of a cross-validated score prediction (Mohler's protocol)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    protocol: str
+    dataset: str
+    answers: int
+    questions: int
+    folds: int
+    pearson: float
+    rmse: float
+    median_question_rmse: float
+    models: dict[str, int]
+    skipped_rows: int
+
+
+class ClassificationResult(BaseModel):
+    """Figures of a train/test label prediction (SemEval-2013's protocol)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    protocol: str
+    train: str
+    test: str
+    train_answers: int
+    test_answers: int
+    test_questions_seen_in_train: float
+    accuracy: float
+    macro_f1: float
+    weighted_f1: float
+    majority_accuracy: float
+    per_label_f1: dict[str, float]
+    models: dict[str, int]
+    skipped_rows: int
+
+
+# --- features ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Context:
+    """What features need, fitted on text only (references, questions): never on grades."""
+
+    grader: Grader
+    rubric_ids: dict[str, str]
+    similarity: TextSimilarity
+
+
+def _rubric_ids(question_ids: Sequence[str]) -> dict[str, str]:
+    ids: dict[str, str] = {}
+    used: set[str] = set()
+    for qid in question_ids:
+        safe = re.sub(r"[^A-Za-z0-9_.\-]", "_", qid) or "q"
+        candidate, n = safe, 1
+        while candidate in used:
+            n += 1
+            candidate = f"{safe}_{n}"
+        used.add(candidate)
+        ids[qid] = candidate
+    return ids
+
+
+def _context(rows: Sequence[GradedAnswer]) -> _Context:
+    questions: dict[str, GradedAnswer] = {}
+    for row in rows:
+        questions.setdefault(row.question_id, row)
+    rubric_ids = _rubric_ids(list(questions))
+    rubric = draft_rubric(
+        [(rubric_ids[q], r.question or q, r.reference_answer) for q, r in questions.items()],
+        rubric_id="benchmark",
+        title="benchmark",
+    )
+    corpus = [t for r in questions.values() for t in (r.question, r.reference_answer)]
+    return _Context(Grader(rubric), rubric_ids, TextSimilarity().fit(corpus))
+
+
+BASE_FEATURES = (
+    "kp_credit_share",
+    "kp_mean_similarity",
+    "kp_max_similarity",
+    "kp_min_similarity",
+    "kp_found_share",
+    *(f"ref_{n}" for n in FUZZY_NAMES),
+    *(f"question_{n}" for n in FUZZY_NAMES),
+    "ref_tfidf_word",
+    "ref_tfidf_char",
+    "question_tfidf_word",
+    "question_tfidf_char",
+    "ref_recall",
+    "ref_precision",
+    "ref_f1",
+    "ref_recall_demoted",
+    "ref_precision_demoted",
+    "ref_f1_demoted",
+    "answer_words",
+    "reference_words",
+    "length_ratio",
+    "question_reference_similarity",
+)
+
+
+def base_features(rows: Sequence[GradedAnswer], context: _Context) -> np.ndarray:
+    """rows × BASE_FEATURES: what an answer shows against its own question and reference."""
+    answers = [r.answer for r in rows]
+    ref_tfidf = context.similarity.pairwise(answers, [r.reference_answer for r in rows])
+    question_tfidf = context.similarity.pairwise(answers, [r.question for r in rows])
+    qr_tfidf = context.similarity.pairwise(
+        [r.question for r in rows], [r.reference_answer for r in rows]
+    ).mean(axis=1)
+    table = np.zeros((len(rows), len(BASE_FEATURES)))
+    for i, row in enumerate(rows):
+        coverage = _coverage(row, context)
+        answer, reference, question = (
+            prepare(row.answer),
+            prepare(row.reference_answer),
+            prepare(row.question),
+        )
+        question_stems = frozenset(stem(t) for t in tokenize(row.question))
+        answer_words = len(tokenize(answer))
+        reference_words = len(tokenize(reference))
+        table[i] = [
+            *coverage,
+            *fuzzy_similarities(answer, reference),
+            *fuzzy_similarities(answer, question),
+            *ref_tfidf[i],
+            *question_tfidf[i],
+            *word_overlap(answer, reference),
+            *word_overlap(answer, reference, ignore=question_stems),
+            math.log1p(answer_words),
+            math.log1p(reference_words),
+            math.log1p(answer_words) - math.log1p(reference_words),
+            qr_tfidf[i],
+        ]
+    return table
+
+
+def _coverage(row: GradedAnswer, context: _Context) -> list[float]:
+    """Key-point coverage through grader's own public API: the score and the evidence."""
+    qid = context.rubric_ids[row.question_id]
+    if not row.answer.strip():
+        return [0.0] * 5
+    submission = Submission(id="answer", source="dataset", answers={qid: row.answer})
+    result = context.grader.grade_submission(submission)
+    question = next(q for q in result.questions if q.id == qid)
+    credits = [kp.credit for kp in question.key_points]
+    similarities = [kp.evidence.similarity if kp.evidence else 0.0 for kp in question.key_points]
+    if not credits:
+        return [0.0] * 5
+    return [
+        question.score / question.max_score if question.max_score else 0.0,
+        float(np.mean(similarities)),
+        max(similarities),
+        min(similarities),
+        sum(c >= 0.5 for c in credits) / len(credits),
+    ]
+
+
+def peer_feature_names(labels: Sequence[str] | None) -> list[str]:
+    if labels is None:
+        return ["peer_knn_mean", "peer_nearest_target", "peer_max_similarity", "peer_count"]
+    return [
+        *(f"peer_knn_share_{label}" for label in labels),
+        *(f"peer_max_similarity_{label}" for label in labels),
+        "peer_nearest_is_first_label",
+        "peer_count",
+    ]
+
+
+def peer_features(
+    rows: Sequence[GradedAnswer],
+    train: Sequence[GradedAnswer],
+    targets: Sequence[float] | Sequence[str],
+    *,
+    labels: Sequence[str] | None,
+    exclude_self: bool,
+) -> np.ndarray:
+    """rows × peer features: how close an answer is to the graded training answers of its
+    own question, and what those answers scored. With `exclude_self` (the training rows
+    themselves), an answer is never compared with itself."""
+    similarity = TextSimilarity().fit(
+        [r.answer for r in train] + list({r.reference_answer for r in train})
+    )
+    by_question: dict[str, list[int]] = defaultdict(list)
+    for index, row in enumerate(train):
+        by_question[row.question_id].append(index)
+    names = peer_feature_names(labels)
+    table = np.zeros((len(rows), len(names)))
+    grouped: dict[str, list[int]] = defaultdict(list)
+    for index, row in enumerate(rows):
+        grouped[row.question_id].append(index)
+    for qid, row_indices in grouped.items():
+        pool = by_question.get(qid, [])
+        if not pool:
+            continue
+        sims = similarity.matrix(
+            [rows[i].answer for i in row_indices], [train[j].answer for j in pool]
+        )
+        for local, index in enumerate(row_indices):
+            candidate = [
+                (float(sims[local, k]), j)
+                for k, j in enumerate(pool)
+                if not (exclude_self and train[j] is rows[index])
+            ]
+            if not candidate:
+                continue
+            candidate.sort(key=lambda c: (-c[0], c[1]))
+            top = candidate[:PEER_NEIGHBOURS]
+            weights = np.array([max(s, 1e-6) for s, _ in top])
+            if labels is None:
+                values = np.array([float(targets[j]) for _, j in top])
+                table[index] = [
+                    float(weights @ values / weights.sum()),
+                    values[0],
+                    top[0][0],
+                    math.log1p(len(candidate)),
+                ]
+            else:
+                shares = [
+                    float(
+                        sum(
+                            w for w, (_, j) in zip(weights, top, strict=True) if targets[j] == label
+                        )
+                    )
+                    / float(weights.sum())
+                    for label in labels
+                ]
+                best = [
+                    max((s for s, j in candidate if targets[j] == label), default=0.0)
+                    for label in labels
+                ]
+                table[index] = [
+                    *shares,
+                    *best,
+                    float(targets[top[0][1]] == labels[0]),
+                    math.log1p(len(candidate)),
+                ]
+    return table
+
+
+# --- models -----------------------------------------------------------------------------------
+
+
+def _regressors() -> dict[str, BaseEstimator]:
+    return {
+        "ridge": make_pipeline(StandardScaler(), Ridge(alpha=3.0)),
+        "random_forest": RandomForestRegressor(
+            n_estimators=150, min_samples_leaf=5, max_features=0.5, random_state=SEED, n_jobs=1
+        ),
+        "gradient_boosting": HistGradientBoostingRegressor(
+            max_iter=200,
+            learning_rate=0.05,
+            max_leaf_nodes=15,
+            l2_regularization=1.0,
+            random_state=SEED,
+        ),
+    }
+
+
+def _classifiers() -> dict[str, BaseEstimator]:
+    return {
+        "logistic_regression": make_pipeline(
+            StandardScaler(), LogisticRegression(C=1.0, max_iter=2000)
+        ),
+        "random_forest": RandomForestClassifier(
+            n_estimators=150, min_samples_leaf=3, max_features=0.5, random_state=SEED, n_jobs=1
+        ),
+        "gradient_boosting": HistGradientBoostingClassifier(
+            max_iter=200,
+            learning_rate=0.05,
+            max_leaf_nodes=15,
+            l2_regularization=1.0,
+            random_state=SEED,
+        ),
+    }
+
+
+def _select(
+    candidates: dict[str, BaseEstimator],
+    features: np.ndarray,
+    targets: np.ndarray,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    score: Callable[[np.ndarray, np.ndarray], float],
+) -> tuple[str, BaseEstimator]:
+    """The candidate with the best mean inner-CV score (ties go to the first), refitted on all
+    of the training split."""
+    best_name, best_score = "", -math.inf
+    for name, model in candidates.items():
+        scores = []
+        for fit_rows, check_rows in splits:
+            fitted = clone(model).fit(features[fit_rows], targets[fit_rows])
+            scores.append(score(targets[check_rows], fitted.predict(features[check_rows])))
+        mean = float(np.mean(scores))
+        if mean > best_score + 1e-12:
+            best_name, best_score = name, mean
+    return best_name, clone(candidates[best_name]).fit(features, targets)
+
+
+def _grouped_splits(groups: Sequence[str], n: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    distinct = len(set(groups))
+    folds = min(n, distinct)
+    if folds < 2:
+        raise UsageError("the training data needs answers to at least 2 questions (or folds)")
+    return list(GroupKFold(n_splits=folds).split(np.zeros(len(groups)), groups=list(groups)))
+
+
+def _stratified_splits(labels: np.ndarray, n: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    smallest = min(Counter(labels.tolist()).values())
+    folds = max(2, min(n, smallest))
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED)
+    return list(splitter.split(np.zeros(len(labels)), labels))
+
+
+def _neg_rmse(truth: np.ndarray, predicted: np.ndarray) -> float:
+    return -float(np.sqrt(np.mean((truth - predicted) ** 2)))
+
+
+def _weighted_f1(truth: np.ndarray, predicted: np.ndarray) -> float:
+    return float(f1_score(truth, predicted, average="weighted", zero_division=0))
+
+
+# --- protocols --------------------------------------------------------------------------------
+
+
+def _rmse(truth: np.ndarray, predicted: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((truth - predicted) ** 2)))
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """What a protocol predicted for each row of its test data, and which models did it."""
+
+    values: list[float] | list[str]
+    models: dict[str, int]
+
+
+def predict_folds(dataset: Dataset, *, progress: Progress | None = None) -> Predictions:
+    """Cross-validation over the dataset's `cv_fold` column: each fold's scores are predicted by
+    a model trained on the other folds alone."""
+    rows = dataset.rows
+    if not dataset.has_folds:
+        raise UsageError(f"{dataset.path}: cross-validation needs a cv_fold column")
+    folds = sorted({r.fold for r in rows if r.fold is not None}, key=_natural)
+    if len(folds) < 2:
+        raise UsageError(f"{dataset.path}: cv_fold has a single value; cross-validation needs 2+")
+    # One thread: OpenMP's threads slow tree boosting down many times on a busy machine.
+    with threadpool_limits(1):
+        features = base_features(rows, _context(rows))
+        targets = np.array([r.score if r.score is not None else np.nan for r in rows])
+        predicted = np.zeros(len(rows))
+        chosen: Counter[str] = Counter()
+        for number, fold in enumerate(folds, 1):
+            train = np.array([r.fold != fold for r in rows])
+            splits = _grouped_splits([r.fold or "" for r in rows if r.fold != fold], INNER_FOLDS)
+            name, model = _select(_regressors(), features[train], targets[train], splits, _neg_rmse)
+            chosen[name] += 1
+            low, high = float(targets[train].min()), float(targets[train].max())
+            predicted[~train] = np.clip(model.predict(features[~train]), low, high)
+            if progress is not None:
+                progress(f"fold {fold} ({number}/{len(folds)}): {name}")
+    return Predictions([float(v) for v in predicted], dict(sorted(chosen.items())))
+
+
+def evaluate_folds(
+    dataset: Dataset, *, protocol: str = "mohler", progress: Progress | None = None
+) -> RegressionResult:
+    """Mohler et al. (2011): `predict_folds`, then Pearson r, RMSE and the median of the
+    per-question RMSEs over the rows marked `evaluated` (the others only train)."""
+    if protocol not in PROTOCOLS:
+        raise UsageError(f"unknown protocol {protocol!r}; use one of: {', '.join(PROTOCOLS)}")
+    if not dataset.has_folds:
+        raise UsageError(f"{dataset.path}: the {protocol} protocol needs a cv_fold column")
+    if any(r.score is None for r in dataset.rows):
+        raise UsageError(f"{dataset.path}: the {protocol} protocol needs a numeric score column")
+    predictions = predict_folds(dataset, progress=progress)
+    rows = [r for r in dataset.rows if r.evaluated]
+    truth = np.array([r.score for r in rows], dtype=float)
+    guess = np.array(
+        [v for r, v in zip(dataset.rows, predictions.values, strict=True) if r.evaluated],
+        dtype=float,
+    )
+    per_question: dict[str, list[int]] = defaultdict(list)
+    for index, row in enumerate(rows):
+        per_question[row.question_id].append(index)
+    question_rmse = [_rmse(truth[ix], guess[ix]) for ix in per_question.values()]
+    return RegressionResult(
+        protocol=protocol,
+        dataset=dataset.path,
+        answers=len(rows),
+        questions=len(per_question),
+        folds=len({r.fold for r in dataset.rows}),
+        pearson=_pearson(truth, guess),
+        rmse=_rmse(truth, guess),
+        median_question_rmse=float(np.median(question_rmse)) if question_rmse else 0.0,
+        models=predictions.models,
+        skipped_rows=len(dataset.skipped),
+    )
+
+
+def predict_split(
+    train: Dataset, test: Dataset, *, progress: Progress | None = None
+) -> Predictions:
+    """The labels of `test` from a model trained on `train`. Test answers to questions that
+    have graded training answers get the peer features; the others a model without them."""
+    if any(r.label is None for r in train.rows):
+        raise UsageError(f"{train.path}: needs a label (or score) column")
+    labels = sorted({r.label for r in train.rows if r.label is not None})
+    if len(labels) < 2:
+        raise UsageError(f"{train.path}: the training labels have a single value")
+    with threadpool_limits(1):
+        context = _context([*train.rows, *test.rows])
+        train_base = base_features(train.rows, context)
+        test_base = base_features(test.rows, context)
+        y_train = np.array([r.label for r in train.rows])
+        seen_questions = {r.question_id for r in train.rows}
+        seen = np.array([r.question_id in seen_questions for r in test.rows])
+        predicted = np.empty(len(test.rows), dtype=object)
+        chosen: Counter[str] = Counter()
+        if (~seen).any():
+            splits = _grouped_splits([r.question_id for r in train.rows], INNER_FOLDS)
+            name, model = _select(_classifiers(), train_base, y_train, splits, _weighted_f1)
+            chosen[f"{name} (unseen questions)"] += int((~seen).sum())
+            predicted[~seen] = model.predict(test_base[~seen])
+            if progress is not None:
+                progress(f"unseen questions: {name}")
+        if seen.any():
+            targets = [r.label or "" for r in train.rows]
+            train_peer = peer_features(
+                train.rows, train.rows, targets, labels=labels, exclude_self=True
+            )
+            test_rows = [r for r, s in zip(test.rows, seen, strict=True) if s]
+            test_peer = peer_features(
+                test_rows, train.rows, targets, labels=labels, exclude_self=False
+            )
+            x_train = np.hstack([train_base, train_peer])
+            splits = _stratified_splits(y_train, INNER_FOLDS)
+            name, model = _select(_classifiers(), x_train, y_train, splits, _weighted_f1)
+            chosen[f"{name} (seen questions)"] += int(seen.sum())
+            predicted[seen] = model.predict(np.hstack([test_base[seen], test_peer]))
+            if progress is not None:
+                progress(f"seen questions: {name}")
+    return Predictions([str(v) for v in predicted], dict(sorted(chosen.items())))
+
+
+def evaluate_split(
+    train: Dataset, test: Dataset, *, progress: Progress | None = None
+) -> ClassificationResult:
+    """SemEval-2013 Task 7: `predict_split`, then accuracy, macro-F1 and weighted-F1."""
+    if any(r.label is None for r in test.rows):
+        raise UsageError(f"{test.path}: needs a label (or score) column")
+    predictions = predict_split(train, test, progress=progress)
+    labels = sorted({r.label for r in [*train.rows, *test.rows] if r.label is not None})
+    truth = np.array([r.label for r in test.rows])
+    guess = np.array(predictions.values)
+    majority = Counter(r.label for r in train.rows).most_common(1)[0][0]
+    per_label = f1_score(truth, guess, labels=labels, average=None, zero_division=0)
+    seen_questions = {r.question_id for r in train.rows}
+    return ClassificationResult(
+        protocol="train-test",
+        train=train.path,
+        test=test.path,
+        train_answers=len(train.rows),
+        test_answers=len(test.rows),
+        test_questions_seen_in_train=float(
+            np.mean([r.question_id in seen_questions for r in test.rows])
+        ),
+        accuracy=float(accuracy_score(truth, guess)),
+        macro_f1=float(f1_score(truth, guess, average="macro", zero_division=0)),
+        weighted_f1=_weighted_f1(truth, guess),
+        majority_accuracy=float(np.mean(truth == majority)),
+        per_label_f1={label: float(v) for label, v in zip(labels, per_label, strict=True)},
+        models=predictions.models,
+        skipped_rows=len(train.skipped) + len(test.skipped),
+    )
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    if len(a) < 2 or np.std(a) == 0 or np.std(b) == 0:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def _natural(text: str) -> tuple[int, float | str]:
+    try:
+        return (0, float(text))
+    except ValueError:
+        return (1, text)

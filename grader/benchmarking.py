@@ -33,6 +33,8 @@ from sklearn.ensemble import (
     HistGradientBoostingRegressor,
     RandomForestClassifier,
     RandomForestRegressor,
+    VotingClassifier,
+    VotingRegressor,
 )
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, Ridge
@@ -63,6 +65,8 @@ PEER_NEIGHBOURS = 5
 #: Folds of the inner cross-validation that picks the model, on the training split only.
 INNER_FOLDS = 4
 SEED = 0
+#: The name of the candidate that averages all the others.
+ENSEMBLE = "ensemble"
 #: Protocols of `grader eval --dataset`.
 PROTOCOLS = ("mohler",)
 
@@ -429,6 +433,35 @@ def question_model_features(
     return table
 
 
+def answer_text_feature(
+    rows: Sequence[GradedAnswer], train: np.ndarray, groups: Sequence[str]
+) -> np.ndarray:
+    """One column: what a ridge regression on the word 1-2-grams of the training answers (all
+    questions together) predicts for each answer: the generic signs of a strong or a weak
+    answer. `train` marks the training rows; they get the prediction of a model fitted
+    without their own group (cross-fitting), the other rows that of a model fitted on all."""
+    texts = [prepare(r.answer) for r in rows]
+    targets = np.array([r.score if r.score is not None else np.nan for r in rows])
+    column = np.zeros(len(rows))
+    train_ix = np.flatnonzero(train)
+
+    def fit_predict(fit_ix: np.ndarray, predict_ix: np.ndarray) -> np.ndarray:
+        vectorizer = TfidfVectorizer(
+            ngram_range=(1, 2), token_pattern=r"[a-z0-9]+", sublinear_tf=True
+        ).fit([texts[i] for i in fit_ix])
+        model = Ridge(alpha=3.0).fit(
+            vectorizer.transform([texts[i] for i in fit_ix]), targets[fit_ix]
+        )
+        predicted: np.ndarray = model.predict(vectorizer.transform([texts[i] for i in predict_ix]))
+        return predicted
+
+    column[~train] = fit_predict(train_ix, np.flatnonzero(~train))
+    train_groups = [groups[int(i)] for i in train_ix]
+    for fit_part, predict_part in _grouped_splits(train_groups, INNER_FOLDS):
+        column[train_ix[predict_part]] = fit_predict(train_ix[fit_part], train_ix[predict_part])
+    return column[:, None]
+
+
 # --- models -----------------------------------------------------------------------------------
 
 
@@ -474,16 +507,35 @@ def _select(
     score: Callable[[np.ndarray, np.ndarray], float],
 ) -> tuple[str, BaseEstimator]:
     """The candidate with the best mean inner-CV score (ties go to the first), refitted on all
-    of the training split."""
-    best_name, best_score = "", -math.inf
+    of the training split. Besides each model, their average ("ensemble": mean prediction, or
+    mean class probabilities) competes, scored from the same inner-CV fits."""
+    classify = targets.dtype.kind in {"U", "S", "O"}
+    classes = np.unique(targets)
+    out_of_fold: dict[str, np.ndarray] = {}
     for name, model in candidates.items():
-        scores = []
+        table = np.zeros((len(targets), len(classes))) if classify else np.zeros(len(targets))
         for fit_rows, check_rows in splits:
             fitted = clone(model).fit(features[fit_rows], targets[fit_rows])
-            scores.append(score(targets[check_rows], fitted.predict(features[check_rows])))
-        mean = float(np.mean(scores))
+            if classify:
+                probabilities = fitted.predict_proba(features[check_rows])
+                columns = np.searchsorted(classes, fitted.classes_)
+                table[np.ix_(check_rows, columns)] = probabilities
+            else:
+                table[check_rows] = fitted.predict(features[check_rows])
+        out_of_fold[name] = table
+    out_of_fold[ENSEMBLE] = np.mean(list(out_of_fold.values()), axis=0)
+    best_name, best_score = "", -math.inf
+    for name, table in out_of_fold.items():
+        guesses = classes[table.argmax(axis=1)] if classify else table
+        mean = float(np.mean([score(targets[rows], guesses[rows]) for _, rows in splits]))
         if mean > best_score + 1e-12:
             best_name, best_score = name, mean
+    if best_name == ENSEMBLE:
+        members = [(name, clone(model)) for name, model in candidates.items()]
+        ensemble = (
+            VotingClassifier(members, voting="soft") if classify else VotingRegressor(members)
+        )
+        return best_name, ensemble.fit(features, targets)
     return best_name, clone(candidates[best_name]).fit(features, targets)
 
 
@@ -543,7 +595,8 @@ def predict_folds(dataset: Dataset, *, progress: Progress | None = None) -> Pred
         for number, fold in enumerate(folds, 1):
             train = np.array([r.fold != fold for r in rows])
             topics = _topics([r for r in rows if r.fold != fold], rows)
-            x = np.hstack([features, topic_features(rows, topics)])
+            words = answer_text_feature(rows, train, [r.fold or "" for r in rows])
+            x = np.hstack([features, topic_features(rows, topics), words])
             splits = _grouped_splits([r.fold or "" for r in rows if r.fold != fold], INNER_FOLDS)
             name, model = _select(_regressors(), x[train], targets[train], splits, _neg_rmse)
             chosen[name] += 1

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from grader.benchmarking import (
+    answer_text_feature,
     evaluate_folds,
     evaluate_split,
     peer_features,
@@ -147,3 +148,18 @@ def test_question_models_learn_a_questions_decisive_words(split: tuple[Dataset, 
     )
     by_answer = {r.answer: p for r, p in zip(seen, table[:, 0], strict=True)}
     assert by_answer["Light is a lot faster than sound."] > by_answer["The lightning is closer."]
+
+
+def test_answer_text_model_predicts_each_group_without_its_grades(folds: Dataset) -> None:
+    rows = folds.rows
+    train = np.array([r.fold != "3" for r in rows])
+    groups = [r.fold or "" for r in rows]
+    before = answer_text_feature(rows, train, groups)[:, 0]
+    changed = [r.model_copy(update={"score": 5 - r.score}) if r.fold == "2" else r for r in rows]
+    after = answer_text_feature(changed, train, groups)[:, 0]
+    fold = np.array(groups)
+    # Fold 2 is predicted by a model of fold 1 alone: its own grades never reach it.
+    assert np.allclose(before[fold == "2"], after[fold == "2"])
+    # The others' models did learn from fold 2.
+    assert not np.allclose(before[fold == "1"], after[fold == "1"])
+    assert not np.allclose(before[fold == "3"], after[fold == "3"])

@@ -243,9 +243,8 @@ def _print_evaluation(result: RegressionResult | ClassificationResult) -> None:
         ]
     for name, value in figures:
         out.print(f"  {name:<24}{value:.3f}", markup=False)
-    unit = "fold(s)" if isinstance(result, RegressionResult) else "answers"
-    models = ", ".join(f"{name} for {count} {unit}" for name, count in result.models.items())
-    out.print(f"  model, chosen by cross-validation on the training data: {models}", markup=False)
+    models = ", ".join(f"{name} ×{count}" for name, count in result.models.items())
+    out.print(f"  model (chosen by cross-validation on the training data): {models}", markup=False)
 
 
 @rubric_app.command("lint")

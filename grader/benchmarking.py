@@ -33,10 +33,13 @@ from sklearn.ensemble import (
     HistGradientBoostingRegressor,
     RandomForestClassifier,
     RandomForestRegressor,
+    VotingClassifier,
+    VotingRegressor,
 )
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import accuracy_score, f1_score
-from sklearn.model_selection import GroupKFold, StratifiedKFold
+from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
@@ -47,19 +50,23 @@ from grader.errors import UsageError
 from grader.features import (
     FUZZY_NAMES,
     TextSimilarity,
+    TopicSimilarity,
     fuzzy_similarities,
     prepare,
+    soft_recall,
     word_overlap,
 )
 from grader.grading import Grader
 from grader.models import Submission
-from grader.text import stem, tokenize
+from grader.text import content_tokens, is_negated, stem, tokenize
 
 #: Neighbours averaged in the peer features.
 PEER_NEIGHBOURS = 5
 #: Folds of the inner cross-validation that picks the model, on the training split only.
 INNER_FOLDS = 4
 SEED = 0
+#: The name of the candidate that averages all the others.
+ENSEMBLE = "ensemble"
 #: Protocols of `grader eval --dataset`.
 PROTOCOLS = ("mohler",)
 
@@ -116,6 +123,7 @@ class _Context:
     grader: Grader
     rubric_ids: dict[str, str]
     similarity: TextSimilarity
+    idf: dict[str, float]
 
 
 def _rubric_ids(question_ids: Sequence[str]) -> dict[str, str]:
@@ -143,7 +151,9 @@ def _context(rows: Sequence[GradedAnswer]) -> _Context:
         title="benchmark",
     )
     corpus = [t for r in questions.values() for t in (r.question, r.reference_answer)]
-    return _Context(Grader(rubric), rubric_ids, TextSimilarity().fit(corpus))
+    frequency = Counter(s for text in corpus for s in set(content_tokens(text)))
+    idf = {s: math.log((1 + len(corpus)) / (1 + df)) + 1.0 for s, df in frequency.items()}
+    return _Context(Grader(rubric), rubric_ids, TextSimilarity().fit(corpus), idf)
 
 
 BASE_FEATURES = (
@@ -168,7 +178,15 @@ BASE_FEATURES = (
     "reference_words",
     "length_ratio",
     "question_reference_similarity",
+    "answer_negated",
+    "reference_negated",
+    "negation_mismatch",
+    "soft_recall",
+    "soft_precision",
+    "soft_recall_demoted",
+    "soft_precision_demoted",
 )
+TOPIC_FEATURES = ("topic_reference_similarity", "topic_question_similarity")
 
 
 def base_features(rows: Sequence[GradedAnswer], context: _Context) -> np.ndarray:
@@ -202,8 +220,45 @@ def base_features(rows: Sequence[GradedAnswer], context: _Context) -> np.ndarray
             math.log1p(reference_words),
             math.log1p(answer_words) - math.log1p(reference_words),
             qr_tfidf[i],
+            *_polarity(row),
+            *_alignment(row, question_stems, context.idf),
         ]
     return table
+
+
+def _polarity(row: GradedAnswer) -> list[float]:
+    answer, reference = is_negated(row.answer), is_negated(row.reference_answer)
+    return [float(answer), float(reference), float(answer != reference)]
+
+
+def _alignment(row: GradedAnswer, question: frozenset[str], idf: dict[str, float]) -> list[float]:
+    """Soft word alignment of answer and reference, both ways, with and without the
+    question's own words."""
+    answer = set(content_tokens(row.answer))
+    reference = set(content_tokens(row.reference_answer))
+    return [
+        soft_recall(answer, reference, weights=idf),
+        soft_recall(reference, answer, weights=idf),
+        soft_recall(answer - question, reference - question, weights=idf),
+        soft_recall(reference - question, answer - question, weights=idf),
+    ]
+
+
+def topic_features(rows: Sequence[GradedAnswer], topics: TopicSimilarity) -> np.ndarray:
+    """rows × TOPIC_FEATURES: latent-semantic similarity to the reference and the question."""
+    answers = [r.answer for r in rows]
+    return np.column_stack(
+        [
+            topics.pairwise(answers, [r.reference_answer for r in rows]),
+            topics.pairwise(answers, [r.question for r in rows]),
+        ]
+    )
+
+
+def _topics(train: Sequence[GradedAnswer], rows: Sequence[GradedAnswer]) -> TopicSimilarity:
+    """A latent space learned from the training answers' text and every reference answer."""
+    references = sorted({r.reference_answer for r in rows})
+    return TopicSimilarity(seed=SEED).fit([r.answer for r in train] + references)
 
 
 def _coverage(row: GradedAnswer, context: _Context) -> list[float]:
@@ -309,6 +364,104 @@ def peer_features(
     return table
 
 
+def _bag_of_words_probabilities(
+    texts: list[str], targets: list[str], predict: list[str], labels: Sequence[str]
+) -> np.ndarray:
+    """len(predict) × labels: a logistic regression on word 1-2-grams of `texts`."""
+    present = sorted(set(targets))
+    if len(present) == 1:
+        return np.tile([float(label == present[0]) for label in labels], (len(predict), 1))
+    vectorizer = TfidfVectorizer(
+        ngram_range=(1, 2), token_pattern=r"[a-z0-9]+", sublinear_tf=True
+    ).fit([prepare(t) for t in texts])
+    # Weak regularisation: a question's answers are few and its decisive words (a "not", a
+    # terminal's name) are rare.
+    model = LogisticRegression(C=10.0, max_iter=2000).fit(
+        vectorizer.transform([prepare(t) for t in texts]), targets
+    )
+    probabilities = model.predict_proba(vectorizer.transform([prepare(t) for t in predict]))
+    table = np.zeros((len(predict), len(labels)))
+    for column, label in enumerate(model.classes_):
+        table[:, list(labels).index(label)] = probabilities[:, column]
+    return table
+
+
+def question_model_features(
+    rows: Sequence[GradedAnswer],
+    train: Sequence[GradedAnswer],
+    targets: Sequence[str],
+    *,
+    labels: Sequence[str],
+    exclude_self: bool,
+) -> np.ndarray:
+    """rows × labels: what a bag-of-words model of the graded training answers to the same
+    question predicts. With `exclude_self` (`rows` is `train`), every answer is predicted by
+    a model fitted without it (cross-fitting within its question)."""
+    by_question: dict[str, list[int]] = defaultdict(list)
+    for index, row in enumerate(train):
+        by_question[row.question_id].append(index)
+    table = np.zeros((len(rows), len(labels)))
+    if exclude_self:
+        for pool in by_question.values():
+            ix = np.array(pool)
+            y = np.array([targets[j] for j in pool])
+            if len(pool) < 2:
+                continue  # nothing else to learn from
+            # Folds that do not depend on the labels: an answer's own label never decides
+            # which of its classmates' answers train the model that predicts it.
+            splitter = KFold(n_splits=min(5, len(pool)), shuffle=True, random_state=SEED)
+            for fit_part, predict_part in splitter.split(ix):
+                table[ix[predict_part]] = _bag_of_words_probabilities(
+                    [train[j].answer for j in ix[fit_part]],
+                    y[fit_part].tolist(),
+                    [train[j].answer for j in ix[predict_part]],
+                    labels,
+                )
+        return table
+    grouped: dict[str, list[int]] = defaultdict(list)
+    for index, row in enumerate(rows):
+        grouped[row.question_id].append(index)
+    for qid, row_indices in grouped.items():
+        pool = by_question.get(qid, [])
+        if pool:
+            table[row_indices] = _bag_of_words_probabilities(
+                [train[j].answer for j in pool],
+                [targets[j] for j in pool],
+                [rows[i].answer for i in row_indices],
+                labels,
+            )
+    return table
+
+
+def answer_text_feature(
+    rows: Sequence[GradedAnswer], train: np.ndarray, groups: Sequence[str]
+) -> np.ndarray:
+    """One column: what a ridge regression on the word 1-2-grams of the training answers (all
+    questions together) predicts for each answer: the generic signs of a strong or a weak
+    answer. `train` marks the training rows; they get the prediction of a model fitted
+    without their own group (cross-fitting), the other rows that of a model fitted on all."""
+    texts = [prepare(r.answer) for r in rows]
+    targets = np.array([r.score if r.score is not None else np.nan for r in rows])
+    column = np.zeros(len(rows))
+    train_ix = np.flatnonzero(train)
+
+    def fit_predict(fit_ix: np.ndarray, predict_ix: np.ndarray) -> np.ndarray:
+        vectorizer = TfidfVectorizer(
+            ngram_range=(1, 2), token_pattern=r"[a-z0-9]+", sublinear_tf=True
+        ).fit([texts[i] for i in fit_ix])
+        model = Ridge(alpha=3.0).fit(
+            vectorizer.transform([texts[i] for i in fit_ix]), targets[fit_ix]
+        )
+        predicted: np.ndarray = model.predict(vectorizer.transform([texts[i] for i in predict_ix]))
+        return predicted
+
+    column[~train] = fit_predict(train_ix, np.flatnonzero(~train))
+    train_groups = [groups[int(i)] for i in train_ix]
+    for fit_part, predict_part in _grouped_splits(train_groups, INNER_FOLDS):
+        column[train_ix[predict_part]] = fit_predict(train_ix[fit_part], train_ix[predict_part])
+    return column[:, None]
+
+
 # --- models -----------------------------------------------------------------------------------
 
 
@@ -354,16 +507,35 @@ def _select(
     score: Callable[[np.ndarray, np.ndarray], float],
 ) -> tuple[str, BaseEstimator]:
     """The candidate with the best mean inner-CV score (ties go to the first), refitted on all
-    of the training split."""
-    best_name, best_score = "", -math.inf
+    of the training split. Besides each model, their average ("ensemble": mean prediction, or
+    mean class probabilities) competes, scored from the same inner-CV fits."""
+    classify = targets.dtype.kind in {"U", "S", "O"}
+    classes = np.unique(targets)
+    out_of_fold: dict[str, np.ndarray] = {}
     for name, model in candidates.items():
-        scores = []
+        table = np.zeros((len(targets), len(classes))) if classify else np.zeros(len(targets))
         for fit_rows, check_rows in splits:
             fitted = clone(model).fit(features[fit_rows], targets[fit_rows])
-            scores.append(score(targets[check_rows], fitted.predict(features[check_rows])))
-        mean = float(np.mean(scores))
+            if classify:
+                probabilities = fitted.predict_proba(features[check_rows])
+                columns = np.searchsorted(classes, fitted.classes_)
+                table[np.ix_(check_rows, columns)] = probabilities
+            else:
+                table[check_rows] = fitted.predict(features[check_rows])
+        out_of_fold[name] = table
+    out_of_fold[ENSEMBLE] = np.mean(list(out_of_fold.values()), axis=0)
+    best_name, best_score = "", -math.inf
+    for name, table in out_of_fold.items():
+        guesses = classes[table.argmax(axis=1)] if classify else table
+        mean = float(np.mean([score(targets[rows], guesses[rows]) for _, rows in splits]))
         if mean > best_score + 1e-12:
             best_name, best_score = name, mean
+    if best_name == ENSEMBLE:
+        members = [(name, clone(model)) for name, model in candidates.items()]
+        ensemble = (
+            VotingClassifier(members, voting="soft") if classify else VotingRegressor(members)
+        )
+        return best_name, ensemble.fit(features, targets)
     return best_name, clone(candidates[best_name]).fit(features, targets)
 
 
@@ -422,11 +594,14 @@ def predict_folds(dataset: Dataset, *, progress: Progress | None = None) -> Pred
         chosen: Counter[str] = Counter()
         for number, fold in enumerate(folds, 1):
             train = np.array([r.fold != fold for r in rows])
+            topics = _topics([r for r in rows if r.fold != fold], rows)
+            words = answer_text_feature(rows, train, [r.fold or "" for r in rows])
+            x = np.hstack([features, topic_features(rows, topics), words])
             splits = _grouped_splits([r.fold or "" for r in rows if r.fold != fold], INNER_FOLDS)
-            name, model = _select(_regressors(), features[train], targets[train], splits, _neg_rmse)
+            name, model = _select(_regressors(), x[train], targets[train], splits, _neg_rmse)
             chosen[name] += 1
             low, high = float(targets[train].min()), float(targets[train].max())
-            predicted[~train] = np.clip(model.predict(features[~train]), low, high)
+            predicted[~train] = np.clip(model.predict(x[~train]), low, high)
             if progress is not None:
                 progress(f"fold {fold} ({number}/{len(folds)}): {name}")
     return Predictions([float(v) for v in predicted], dict(sorted(chosen.items())))
@@ -480,8 +655,13 @@ def predict_split(
         raise UsageError(f"{train.path}: the training labels have a single value")
     with threadpool_limits(1):
         context = _context([*train.rows, *test.rows])
-        train_base = base_features(train.rows, context)
-        test_base = base_features(test.rows, context)
+        topics = _topics(train.rows, [*train.rows, *test.rows])
+        train_base = np.hstack(
+            [base_features(train.rows, context), topic_features(train.rows, topics)]
+        )
+        test_base = np.hstack(
+            [base_features(test.rows, context), topic_features(test.rows, topics)]
+        )
         y_train = np.array([r.label for r in train.rows])
         seen_questions = {r.question_id for r in train.rows}
         seen = np.array([r.question_id in seen_questions for r in test.rows])
@@ -503,11 +683,17 @@ def predict_split(
             test_peer = peer_features(
                 test_rows, train.rows, targets, labels=labels, exclude_self=False
             )
-            x_train = np.hstack([train_base, train_peer])
+            train_words = question_model_features(
+                train.rows, train.rows, targets, labels=labels, exclude_self=True
+            )
+            test_words = question_model_features(
+                test_rows, train.rows, targets, labels=labels, exclude_self=False
+            )
+            x_train = np.hstack([train_base, train_peer, train_words])
             splits = _stratified_splits(y_train, INNER_FOLDS)
             name, model = _select(_classifiers(), x_train, y_train, splits, _weighted_f1)
             chosen[f"{name} (seen questions)"] += int(seen.sum())
-            predicted[seen] = model.predict(np.hstack([test_base[seen], test_peer]))
+            predicted[seen] = model.predict(np.hstack([test_base[seen], test_peer, test_words]))
             if progress is not None:
                 progress(f"seen questions: {name}")
     return Predictions([str(v) for v in predicted], dict(sorted(chosen.items())))

@@ -10,11 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from scipy import sparse
+from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from grader.text import content_tokens, normalize_text
+
+#: Two words are the same word for `soft_recall` from this RapidFuzz ratio (typos, inflections).
+SOFT_WORD_CUTOFF = 0.8
 
 #: Names of the columns `fuzzy_similarities` returns, in order.
 FUZZY_NAMES = ("ratio", "partial", "token_sort", "token_set")
@@ -49,6 +53,21 @@ def word_overlap(
     precision = common / len(answer_stems) if answer_stems else 0.0
     f1 = 2 * recall * precision / (recall + precision) if recall + precision else 0.0
     return [recall, precision, f1]
+
+
+def soft_recall(
+    found_in: set[str], words: set[str], *, weights: dict[str, float] | None = None
+) -> float:
+    """Weighted share of `words` that `found_in` contains, each word counting by its best
+    fuzzy match (at least `SOFT_WORD_CUTOFF`): an alignment of words that tolerates typos."""
+    if not found_in or not words:
+        return 0.0
+    ordered = sorted(words)
+    scores = process.cdist(ordered, sorted(found_in), scorer=fuzz.ratio, workers=1) / 100
+    best = scores.max(axis=1)
+    best = np.where(best >= SOFT_WORD_CUTOFF, best, 0.0)
+    weight = np.array([(weights or {}).get(w, 1.0) for w in ordered])
+    return float(weight @ best / weight.sum())
 
 
 class TextSimilarity:
@@ -95,3 +114,33 @@ class TextSimilarity:
         blended = 0.5 * (word_a @ word_b.T).toarray() + 0.5 * (char_a @ char_b.T).toarray()
         similarity: np.ndarray = np.clip(blended, 0.0, 1.0)
         return similarity
+
+
+class TopicSimilarity:
+    """Cosine similarity in a latent semantic space (TF-IDF reduced by truncated SVD, as in
+    LSA): answers that use related words, not the same ones, still come out close."""
+
+    def __init__(self, *, dimensions: int = 100, seed: int = 0) -> None:
+        self.dimensions = dimensions
+        self.seed = seed
+
+    def fit(self, corpus: Sequence[str]) -> TopicSimilarity:
+        texts = [prepare(t) for t in corpus]
+        self.tfidf_ = TfidfVectorizer(
+            sublinear_tf=True, token_pattern=r"[a-z0-9]+", stop_words="english"
+        ).fit(texts)
+        matrix = self.tfidf_.transform(texts)
+        dimensions = max(1, min(self.dimensions, matrix.shape[1] - 1, matrix.shape[0] - 1))
+        self.svd_ = TruncatedSVD(dimensions, random_state=self.seed).fit(matrix)
+        return self
+
+    def pairwise(self, a: Sequence[str], b: Sequence[str]) -> np.ndarray:
+        """Cosine of a[i] with b[i] in the latent space, floored at 0."""
+        left = self.svd_.transform(self.tfidf_.transform([prepare(t) for t in a]))
+        right = self.svd_.transform(self.tfidf_.transform([prepare(t) for t in b]))
+        norms = np.linalg.norm(left, axis=1) * np.linalg.norm(right, axis=1)
+        dots = (left * right).sum(axis=1)
+        cosine: np.ndarray = np.clip(
+            np.divide(dots, norms, out=np.zeros_like(dots), where=norms > 0), 0.0, 1.0
+        )
+        return cosine

@@ -2,14 +2,17 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from grader.benchmarking import (
+    answer_text_feature,
     evaluate_folds,
     evaluate_split,
     peer_features,
     predict_folds,
     predict_split,
+    question_model_features,
 )
 from grader.datasets import Dataset, load_dataset
 from grader.errors import UsageError
@@ -118,3 +121,45 @@ def test_benchmark_files_load_whole(parts, target, rows, evaluated) -> None:
     assert len(dataset.rows) == rows and dataset.skipped == []
     assert sum(r.evaluated for r in dataset.rows) == evaluated
     assert not any(math.isnan(r.score) for r in dataset.rows if r.score is not None)
+
+
+def test_question_models_never_see_the_answer_they_predict(
+    split: tuple[Dataset, Dataset],
+) -> None:
+    train, _ = split
+    labels = ["correct", "incorrect"]
+    targets = [r.label or "" for r in train.rows]
+    own = question_model_features(train.rows, train.rows, targets, labels=labels, exclude_self=True)
+    assert np.allclose(own.sum(axis=1), 1.0)
+    flipped = list(targets)
+    flipped[0] = "incorrect"
+    other = question_model_features(
+        train.rows, train.rows, flipped, labels=labels, exclude_self=True
+    )
+    assert np.allclose(own[0], other[0])
+
+
+def test_question_models_learn_a_questions_decisive_words(split: tuple[Dataset, Dataset]) -> None:
+    train, test = split
+    targets = [r.label or "" for r in train.rows]
+    seen = [r for r in test.rows if r.question_id == "S3"]
+    table = question_model_features(
+        seen, train.rows, targets, labels=["correct", "incorrect"], exclude_self=False
+    )
+    by_answer = {r.answer: p for r, p in zip(seen, table[:, 0], strict=True)}
+    assert by_answer["Light is a lot faster than sound."] > by_answer["The lightning is closer."]
+
+
+def test_answer_text_model_predicts_each_group_without_its_grades(folds: Dataset) -> None:
+    rows = folds.rows
+    train = np.array([r.fold != "3" for r in rows])
+    groups = [r.fold or "" for r in rows]
+    before = answer_text_feature(rows, train, groups)[:, 0]
+    changed = [r.model_copy(update={"score": 5 - r.score}) if r.fold == "2" else r for r in rows]
+    after = answer_text_feature(changed, train, groups)[:, 0]
+    fold = np.array(groups)
+    # Fold 2 is predicted by a model of fold 1 alone: its own grades never reach it.
+    assert np.allclose(before[fold == "2"], after[fold == "2"])
+    # The others' models did learn from fold 2.
+    assert not np.allclose(before[fold == "1"], after[fold == "1"])
+    assert not np.allclose(before[fold == "3"], after[fold == "3"])

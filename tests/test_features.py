@@ -4,7 +4,14 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grader.features import TextSimilarity, fuzzy_similarities, prepare, word_overlap
+from grader.features import (
+    TextSimilarity,
+    TopicSimilarity,
+    fuzzy_similarities,
+    prepare,
+    soft_recall,
+    word_overlap,
+)
 
 
 def test_identical_texts_are_fully_similar_and_empty_ones_not_at_all() -> None:
@@ -43,3 +50,26 @@ def test_tfidf_similarity_prefers_the_paraphrase() -> None:
     assert np.allclose(pairs[2], 1.0)
     grid = similarity.matrix(["light is faster", "ears"], [reference, "ears and eyes"])
     assert grid.shape == (2, 2) and grid[0, 0] > grid[0, 1]
+
+
+def test_soft_recall_forgives_typos_but_not_other_words() -> None:
+    reference = {"light", "sound", "faster"}
+    assert soft_recall({"ligth", "sound", "faster"}, reference) > 0.9
+    assert soft_recall({"eyes", "ears"}, reference) == 0.0
+    # A heavier word counts for more.
+    weights = {"light": 3.0, "sound": 1.0, "faster": 1.0}
+    assert soft_recall({"light"}, reference, weights=weights) == 0.6
+    assert soft_recall(set(), reference) == 0.0
+
+
+def test_topic_similarity_relates_answers_through_shared_contexts() -> None:
+    topics = TopicSimilarity(dimensions=3).fit(
+        [
+            "ice is less dense than water so it floats",
+            "ice floats because its density is lower",
+            "light travels faster than sound",
+            "sound is slower than light",
+        ]
+    )
+    close, far = topics.pairwise(["density of ice", "density of ice"], ["ice floats", "sound"])
+    assert 0 <= far < close <= 1

@@ -391,10 +391,10 @@ def evaluate_submissions(
     results = []
     matches: dict[str, dict[str, AnswerMatch | None]] = {}
     for submission in submissions:
-        grader = grader_for(submission)
-        results.append(grader.grade_submission(submission))
+        [(result, matched)] = grader_for(submission).grade_with_matches([submission])
+        results.append(result)
         if submission.error is None:
-            matches[submission.id] = grader.match_submission(submission)
+            matches[submission.id] = matched
     report = Report(
         rubric=RubricRef(id=rubric.id, title=rubric.title),
         max_score=rubric.max_score,

@@ -49,6 +49,13 @@ class Grader:
     def grade_submissions(self, submissions: Sequence[Submission]) -> list[SubmissionResult]:
         """Grade several submissions, matching each question's answers together (faster for a
         class; every result is the one the submission gets alone)."""
+        return [result for result, _ in self.grade_with_matches(submissions)]
+
+    def grade_with_matches(
+        self, submissions: Sequence[Submission]
+    ) -> list[tuple[SubmissionResult, dict[str, AnswerMatch | None]]]:
+        """`grade_submissions`, also returning the matcher's view of each answer (what `eval`
+        shows for disagreements), so that nothing is matched twice."""
         notes = [list(s.notes) for s in submissions]
         prepared: list[tuple[Submission, bool]] = [
             self._align(s, n) if s.error is None else (s, False)
@@ -56,7 +63,7 @@ class Grader:
         ]
         matches = self._match_many([s for s, _ in prepared], notes)
         return [
-            self._result(submission, aligned, note, match)
+            (self._result(submission, aligned, note, match), match)
             for (submission, aligned), note, match in zip(prepared, notes, matches, strict=True)
         ]
 

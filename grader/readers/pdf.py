@@ -25,6 +25,19 @@ _SENTENCE_END = re.compile(r"[.!?:]['\")]?\s*$")
 _SHORT_LINE = 0.9
 
 
+#: What pypdf raises on a damaged file (it has no single error type for that).
+_BROKEN_PDF = (
+    PdfReadError,
+    PyPdfError,
+    ValueError,
+    KeyError,
+    TypeError,
+    AttributeError,
+    IndexError,
+    RecursionError,
+)
+
+
 def read_pdf(name: str, data: bytes, *, max_chars: int = MAX_TEXT) -> Document:
     # pypdf logs what it recovers from in a damaged file; the TA gets our reason instead.
     logger = logging.getLogger("pypdf")
@@ -44,16 +57,7 @@ def _read_pdf(name: str, data: bytes, max_chars: int) -> Document:
         pages = list(reader.pages)
     except SubmissionError:
         raise
-    except (
-        PdfReadError,
-        PyPdfError,
-        ValueError,
-        KeyError,
-        TypeError,
-        AttributeError,
-        IndexError,
-        RecursionError,
-    ) as exc:
+    except _BROKEN_PDF as exc:
         raise SubmissionError(name, f"corrupt PDF, cannot be read ({_short(exc)})") from None
     texts: list[str] = []
     scanned: list[int] = []
@@ -61,17 +65,7 @@ def _read_pdf(name: str, data: bytes, max_chars: int) -> Document:
     for number, page in enumerate(pages, start=1):
         try:
             text = _page_text(page)
-        except (
-            PdfReadError,
-            PyPdfError,
-            ValueError,
-            KeyError,
-            TypeError,
-            AttributeError,
-            IndexError,
-            RecursionError,
-            ZeroDivisionError,
-        ):
+        except (*_BROKEN_PDF, ZeroDivisionError):
             text = ""
         if not text.strip() and _has_images(page):
             scanned.append(number)

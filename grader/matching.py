@@ -14,7 +14,7 @@ inference") only meets the same word negated in a phrasing, so a denial never ma
 it denies; TF-IDF, which cannot see negation, is discounted by the share of words whose polarity
 disagrees.
 
-The only module that imports rapidfuzz or scikit-learn.
+The only module that imports rapidfuzz; TF-IDF is `grader.vectorizing` (no scikit-learn).
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 import numpy as np
 from rapidfuzz import fuzz, process
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from grader.models import Question, Rubric, RubricItem
 from grader.text import (
@@ -41,6 +40,7 @@ from grader.text import (
     split_sentences,
     split_units,
 )
+from grader.vectorizing import TfidfModel
 
 FEATURE_NAMES = ("coverage", "pairs", "word_tfidf", "char_tfidf", "anchored")
 
@@ -142,12 +142,8 @@ class RubricMatcher:
     def fit(self, rubric: Rubric) -> RubricMatcher:
         """Learn vocabularies and weights from the rubric's own text."""
         corpus = _rubric_corpus(rubric)
-        self.word_vectorizer_ = TfidfVectorizer(
-            analyzer="word", ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"[a-z0-9]+"
-        ).fit(corpus)
-        self.char_vectorizer_ = TfidfVectorizer(
-            analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True
-        ).fit(corpus)
+        self.word_vectorizer_ = TfidfModel("word", (1, 2)).fit(corpus)
+        self.char_vectorizer_ = TfidfModel("char_wb", (3, 5)).fit(corpus)
         self.stem_idf_ = _stem_idf(rubric)
         self.questions_ = {q.id: self._index_question(q) for q in rubric.questions}
         self.strict_questions_ = {

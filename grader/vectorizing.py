@@ -1,0 +1,139 @@
+"""TF-IDF on word and character n-grams, fitted on a rubric and applied to many answers.
+
+The matcher needs only what scikit-learn's ``TfidfVectorizer(sublinear_tf=True)`` computes for a
+fixed vocabulary, and it computes the same numbers (tests compare them with scikit-learn's), but:
+
+* grading never imports scikit-learn, whose import alone takes longer than a self-check should;
+* character n-grams come from a cache per word: ``char_wb`` n-grams never cross a word boundary,
+  so a text's n-grams are the union of its words', and the words of a class repeat endlessly;
+* the vocabulary is fixed after ``fit``, so n-grams outside it are dropped as they are made,
+  instead of being counted and then thrown away.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+import numpy as np
+from scipy import sparse
+
+Analyzer = Literal["word", "char_wb"]
+
+#: Words kept in the per-word n-gram cache before it is cleared (a bound on memory for a
+#: course's worth of typos; far above the distinct words of one assignment).
+WORD_CACHE_LIMIT = 200_000
+
+
+class TfidfModel:
+    """Sublinear TF-IDF with smoothed IDF and L2-normalised rows, on ``analyzer`` n-grams of
+    sizes ``ngram_range``; words are runs of ``[a-z0-9]`` after lower-casing (``word``), or
+    whitespace-separated, padded with one space each side (``char_wb``)."""
+
+    def __init__(
+        self,
+        analyzer: Analyzer,
+        ngram_range: tuple[int, int],
+        token_pattern: str = r"[a-z0-9]+",
+    ) -> None:
+        self.analyzer = analyzer
+        self.ngram_range = ngram_range
+        self.token_pattern = token_pattern
+        self._tokens = re.compile(token_pattern)
+        self._word_ngram_ids: dict[str, tuple[int, ...]] = {}
+
+    def fit(self, corpus: Sequence[str]) -> TfidfModel:
+        """Vocabulary (sorted, as scikit-learn orders it) and IDF from `corpus`."""
+        document_frequency: Counter[str] = Counter()
+        for text in corpus:
+            document_frequency.update(set(self._ngrams(text)))
+        self.vocabulary_ = {gram: i for i, gram in enumerate(sorted(document_frequency))}
+        frequencies = np.array(
+            [document_frequency[g] for g in self.vocabulary_], dtype=np.float64
+        ).reshape(-1)
+        frequencies += 1.0
+        idf = np.full_like(frequencies, fill_value=len(corpus) + 1, dtype=np.float64)
+        idf /= frequencies
+        np.log(idf, out=idf)
+        idf += 1.0
+        self.idf_ = idf
+        self._word_ngram_ids = {}
+        return self
+
+    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """texts × vocabulary, each row L2-normalised (all zero for a text with no known
+        n-gram)."""
+        width = len(self.vocabulary_)
+        rows: list[int] = []
+        columns: list[int] = []
+        for row, text in enumerate(texts):
+            ids = self._ids(text)
+            rows.extend([row] * len(ids))
+            columns.extend(ids)
+        keys = np.asarray(rows, dtype=np.int64) * max(width, 1) + np.asarray(
+            columns, dtype=np.int64
+        )
+        unique, counts = np.unique(keys, return_counts=True)
+        row_of = unique // max(width, 1)
+        indices = (unique % max(width, 1)).astype(np.int32)
+        indptr = np.zeros(len(texts) + 1, dtype=np.int32)
+        np.cumsum(np.bincount(row_of, minlength=len(texts)), out=indptr[1:])
+        data = counts.astype(np.float64)
+        np.log(data, out=data)
+        data += 1.0
+        data *= self.idf_[indices]
+        # Sum of squares row by row in column order, as scikit-learn's normaliser does, so the
+        # numbers match to the last bit.
+        norms = np.sqrt(np.bincount(row_of, weights=data * data, minlength=len(texts)))
+        scale = norms[row_of]
+        data = np.divide(data, scale, out=data, where=scale > 0)
+        return sparse.csr_matrix((data, indices, indptr), shape=(len(texts), width))
+
+    # --- internals -----------------------------------------------------------------------
+
+    def _ngrams(self, text: str) -> Iterable[str]:
+        """Every n-gram of `text`, with repeats."""
+        if self.analyzer == "word":
+            return _word_ngrams(self._tokens.findall(text.lower()), self.ngram_range)
+        return [g for word in text.lower().split() for g in _char_ngrams(word, self.ngram_range)]
+
+    def _ids(self, text: str) -> list[int]:
+        """Vocabulary ids of the n-grams of `text`, with repeats; unknown n-grams dropped."""
+        vocabulary = self.vocabulary_
+        if self.analyzer == "word":
+            grams = _word_ngrams(self._tokens.findall(text.lower()), self.ngram_range)
+            return [vocabulary[g] for g in grams if g in vocabulary]
+        cache = self._word_ngram_ids
+        if len(cache) > WORD_CACHE_LIMIT:
+            cache.clear()
+        ids: list[int] = []
+        for word in text.lower().split():
+            known = cache.get(word)
+            if known is None:
+                grams = _char_ngrams(word, self.ngram_range)
+                known = cache[word] = tuple(vocabulary[g] for g in grams if g in vocabulary)
+            ids.extend(known)
+        return ids
+
+
+def _word_ngrams(tokens: list[str], ngram_range: tuple[int, int]) -> list[str]:
+    low, high = ngram_range
+    grams = list(tokens) if low == 1 else []
+    for n in range(max(low, 2), min(high, len(tokens)) + 1):
+        grams.extend(" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+    return grams
+
+
+def _char_ngrams(word: str, ngram_range: tuple[int, int]) -> list[str]:
+    """N-grams of `word` padded with a space each side; a padded word shorter than n counts
+    once, whole (scikit-learn's ``char_wb``)."""
+    padded = f" {word} "
+    grams: list[str] = []
+    for n in range(ngram_range[0], ngram_range[1] + 1):
+        if len(padded) <= n:
+            grams.append(padded)
+            break
+        grams.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
+    return grams

@@ -109,10 +109,25 @@ class _QuestionIndex:
     essentials: np.ndarray  # phrasings × V: words every phrasing of the item uses
     pairs: np.ndarray  # P × 2: signed word pairs that stand near each other in some phrasing
     pair_weights: np.ndarray  # phrasings × P, each row sums to 1 (or 0 for one-word phrasings)
+    # the same tables transposed, contiguous, as the matcher multiplies by them
+    coverage_weights_t: np.ndarray = field(init=False)
+    unsigned_weights_t: np.ndarray = field(init=False)  # V × phrasings, polarity ignored
+    anchors_t: np.ndarray = field(init=False)
+    essentials_t: np.ndarray = field(init=False)
+    pair_weights_t: np.ndarray = field(init=False)
     word_matrix: sparse.csr_matrix  # phrasings × word n-grams (L2-normalised)
     char_matrix: sparse.csr_matrix  # phrasings × char n-grams (L2-normalised)
     question_sentences: list[str]
     hints: list[str]  # sentences of the item descriptions, lower-cased
+
+    def __post_init__(self) -> None:
+        size = len(self.vocabulary)
+        weights = self.coverage_weights
+        self.coverage_weights_t = np.ascontiguousarray(weights.T)
+        self.unsigned_weights_t = np.ascontiguousarray((weights[:, :size] + weights[:, size:]).T)
+        self.anchors_t = np.ascontiguousarray(self.anchors.T.astype(float))
+        self.essentials_t = np.ascontiguousarray(self.essentials.T)
+        self.pair_weights_t = np.ascontiguousarray(self.pair_weights.T)
 
 
 class RubricMatcher:
@@ -230,19 +245,26 @@ class RubricMatcher:
             best_key_point = similarity[:, ~claims].max(axis=1, keepdims=True)
             outclassed = best_key_point - similarity >= self.claim_margin
             similarity = np.where(claims[None, :] & outclassed, 0.0, similarity)
+        # The best unit per phrasing, then the best phrasing per item (the first to reach the
+        # highest six-decimal similarity, as reported).
+        best_rows = similarity.argmax(axis=0).tolist()
+        best_values = similarity[best_rows, np.arange(similarity.shape[1])].tolist()
+        best: dict[str, tuple[float, int]] = {}
+        for column, (phrasing, value) in enumerate(zip(index.phrasings, best_values, strict=True)):
+            held = best.get(phrasing.item_id)
+            if value > (held[0] if held else 0.0):
+                best[phrasing.item_id] = (round(value, 6), column)
         best_kp, best_mc = dict(empty_kp), dict(empty_mc)
-        for column, phrasing in enumerate(index.phrasings):
-            row = int(np.argmax(similarity[:, column]))
-            value = float(similarity[row, column])
+        for item_id, (value, column) in best.items():
+            phrasing, row = index.phrasings[column], best_rows[column]
             target = best_mc if phrasing.is_misconception else best_kp
-            if value > target[phrasing.item_id].similarity:
-                target[phrasing.item_id] = ItemMatch(
-                    phrasing.item_id,
-                    round(value, 6),
-                    candidates[row].text,
-                    phrasing.text,
-                    tuple(round(float(f), 6) for f in features[row, column]),
-                )
+            target[item_id] = ItemMatch(
+                item_id,
+                value,
+                candidates[row].text,
+                phrasing.text,
+                tuple(round(f, 6) for f in features[row, column].tolist()),
+            )
         best_per_unit = similarity.max(axis=1)
         return AnswerMatch(
             question_id,
@@ -482,33 +504,40 @@ class RubricMatcher:
                 column = index.vocabulary_index.get(stem_)
                 if column is not None:
                     matches[a, column] = True
-        # For each answer word, the vocabulary words it matches (usually none or one).
-        matched = {
-            stem_: np.flatnonzero(row).tolist()
-            for stem_, row in zip(answer_stems, matches, strict=True)
-            if row.any()
-        }
-        # Every hit: (unit, position, signed vocabulary id), in unit and position order.
-        hit_unit: list[int] = []
-        hit_position: list[int] = []
-        hit_id: list[int] = []
-        for row, tokens in enumerate(marked):
-            for position, (stem_, negated) in enumerate(tokens):
-                for v in matched.get(stem_, ()):
-                    hit_unit.append(row)
-                    hit_position.append(position)
-                    hit_id.append(v + (size if negated else 0))
-        units_of = np.array(hit_unit, dtype=np.int64)
-        positions = np.array(hit_position, dtype=np.int64)
-        ids = np.array(hit_id, dtype=np.int64)
-        found = np.zeros((len(units), 2 * size))
-        found[units_of, ids] = 1.0
-        near = np.zeros((len(units), len(index.pairs)))
+        # Every hit: (unit, position, signed vocabulary id), in unit and position order. Each
+        # token is expanded into the vocabulary words its stem matches (usually none or one).
+        stem_ids = {stem_: i for i, stem_ in enumerate(answer_stems)}
+        token_units = np.fromiter(
+            (row for row, tokens in enumerate(marked) for _ in tokens), dtype=np.int64
+        )
+        token_positions = np.fromiter(
+            (position for tokens in marked for position in range(len(tokens))), dtype=np.int64
+        )
+        token_stems = np.fromiter(
+            (stem_ids[stem_] for tokens in marked for stem_, _ in tokens), dtype=np.int64
+        )
+        token_negated = np.fromiter(
+            (negated for tokens in marked for _, negated in tokens), dtype=bool
+        )
+        match_stems, match_words = np.nonzero(matches)
+        per_stem = np.bincount(match_stems, minlength=len(answer_stems))
+        first_match = np.concatenate(([0], np.cumsum(per_stem)[:-1]))
+        repeats = per_stem[token_stems]
+        units_of = np.repeat(token_units, repeats)
+        positions = np.repeat(token_positions, repeats)
+        within = np.arange(len(units_of)) - np.repeat(np.cumsum(repeats) - repeats, repeats)
+        ids = match_words[np.repeat(first_match[token_stems], repeats) + within]
+        ids = ids + np.where(np.repeat(token_negated, repeats), size, 0)
+        # Which signed words and word pairs each unit has: sparse 0/1 tables (a unit has a few
+        # dozen words among hundreds), multiplied by the phrasings' dense weights.
+        found = _indicator(units_of, ids, (len(units), 2 * size))
+        near_units: list[np.ndarray] = []
+        near_columns: list[np.ndarray] = []
         if len(index.pairs) and len(ids):
             # column of each signed pair (a <= b) in the phrasings' pair table, or -1
             table = np.full((2 * size) * (2 * size), -1, dtype=np.int64)
             table[index.pairs[:, 0] * (2 * size) + index.pairs[:, 1]] = np.arange(len(index.pairs))
-            offset = 0
+            offset = 1
             while True:  # pair each hit with the hits `offset` places after it
                 first, second = np.arange(len(ids) - offset), np.arange(offset, len(ids))
                 close = (units_of[first] == units_of[second]) & (
@@ -519,18 +548,23 @@ class RubricMatcher:
                 a, b = ids[first[close]], ids[second[close]]
                 columns = table[np.minimum(a, b) * (2 * size) + np.maximum(a, b)]
                 known = columns >= 0
-                near[units_of[first[close]][known], columns[known]] = 1.0
+                near_units.append(units_of[first[close]][known])
+                near_columns.append(columns[known])
                 offset += 1
-        coverage = found @ index.coverage_weights.T
-        anchored = (found @ index.anchors.T.astype(float)) > 0
-        pair_share = near @ index.pair_weights.T
+        near = _indicator(
+            np.concatenate([np.zeros(0, dtype=np.int64), *near_units]),
+            np.concatenate([np.zeros(0, dtype=np.int64), *near_columns]),
+            (len(units), len(index.pairs)),
+        )
+        coverage = np.asarray(found @ index.coverage_weights_t)
+        anchored = np.asarray(found @ index.anchors_t) > 0
+        pair_share = np.asarray(near @ index.pair_weights_t)
         single = index.pair_weights.sum(axis=1) == 0  # one-word phrasings have no pairs
         pair_share[:, single] = coverage[:, single]
-        unsigned_found = np.maximum(found[:, :size], found[:, size:])
-        unsigned_weights = index.coverage_weights[:, :size] + index.coverage_weights[:, size:]
-        unsigned = unsigned_found @ unsigned_weights.T
+        unsigned_found = _indicator(units_of, ids % size, (len(units), size))
+        unsigned = np.asarray(unsigned_found @ index.unsigned_weights_t)
         required = index.essentials.sum(axis=1)
-        anchored &= (unsigned_found @ index.essentials.T) >= required[None, :] - 1e-9
+        anchored &= np.asarray(unsigned_found @ index.essentials_t) >= required[None, :] - 1e-9
         agreement = np.divide(coverage, unsigned, out=np.ones_like(unsigned), where=unsigned > 0)
         return coverage, np.asarray(pair_share), np.clip(agreement, 0.0, 1.0), anchored
 
@@ -559,6 +593,14 @@ class RubricMatcher:
 
 def _items(question: Question) -> list[RubricItem]:
     return [*question.key_points, *question.misconceptions]
+
+
+def _indicator(rows: np.ndarray, columns: np.ndarray, shape: tuple[int, int]) -> sparse.csr_matrix:
+    """A sparse 0/1 table with a one at each (row, column) given, repeats counted once."""
+    keys = np.unique(rows * shape[1] + columns) if shape[1] else np.zeros(0, dtype=np.int64)
+    return sparse.csr_matrix(
+        (np.ones(len(keys)), (keys // max(shape[1], 1), keys % max(shape[1], 1))), shape=shape
+    )
 
 
 def _rubric_corpus(rubric: Rubric) -> list[str]:
@@ -676,8 +718,8 @@ def alignment_similarity(matcher: RubricMatcher, rubric: Rubric, blocks: list[st
         word_q = matcher.word_vectorizer_.transform(texts)
         char_q = matcher.char_vectorizer_.transform(texts)
         asked = 0.5 * (word @ word_q.T).toarray()[:, 0] + 0.5 * (char @ char_q.T).toarray()[:, 0]
-        for row, block in enumerate(blocks):
-            match = matcher.match_answer(question.id, block)
+        matches = matcher.match_answers(question.id, blocks)
+        for row, match in enumerate(matches):
             items = [*match.key_points.values(), *match.misconceptions.values()]
             best = max((m.similarity for m in items), default=0.0)
             result[row, column] = max(best, float(asked[row]))

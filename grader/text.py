@@ -129,7 +129,7 @@ def split_sentences(block: str) -> list[str]:
 def split_clauses(sentence: str) -> list[str]:
     """Clauses of a sentence, cut where a contrast or a new claim begins."""
     parts = [p.strip(" ,") for p in _CLAUSE_BREAK.split(sentence)]
-    return [p for p in parts if len(tokenize(p)) >= 1]
+    return [p for p in parts if _TOKEN.search(p.lower())]  # has a word token
 
 
 _PRONOUN = re.compile(
@@ -256,7 +256,10 @@ FUNCTION_WORDS = frozenset(
 )
 
 
+@lru_cache(maxsize=65536)
 def expand_contractions(text: str) -> str:
+    """Lower-cased, with "doesn't", "cannot" and the like spelled out (cached: the same clause
+    is tokenised at several stages)."""
     text = text.lower().replace("\u2019", "'").replace("nonzero", "non zero")
     for pattern, replacement in _CONTRACTIONS:
         text = pattern.sub(replacement, text)

@@ -313,6 +313,27 @@ def test_commands_that_do_not_match_import_no_numeric_stack(command) -> None:
     assert done.stdout.strip() == "[]"
 
 
+def test_check_of_a_markdown_file_loads_no_sklearn_nor_word_or_pdf_reader() -> None:
+    """A self-check must start fast: scikit-learn, python-docx and pypdf are only for the
+    commands and files that need them."""
+    import subprocess
+    import sys
+
+    answer = ROOT / "submissions" / "alice_excellent.md"
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from grader.cli import app\n"
+        f"result = CliRunner().invoke(app, ['check', {str(answer)!r}, '-r', {str(DL14_RUBRIC)!r}])\n"
+        "assert result.exit_code in (0, 1), result.output\n"
+        "assert ': 19 / 19' in result.output, result.output\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'docx', 'pypdf'}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_import_grader_is_lazy_but_complete() -> None:
     import subprocess
     import sys

@@ -11,10 +11,8 @@ from pathlib import PurePath
 from grader.errors import SubmissionError
 from grader.readers.base import Document
 from grader.readers.notebook import read_notebook
-from grader.readers.pdf import read_pdf
 from grader.readers.plain import decode_text, read_plain
 from grader.readers.webpage import read_html
-from grader.readers.word import read_docx
 
 __all__ = [
     "ARCHIVE_SUFFIXES",
@@ -166,6 +164,21 @@ def read_document(name: str, data: bytes, *, max_chars: int) -> Document:
     if not document.text.strip():
         raise SubmissionError(name, document.empty_reason or "empty file: it contains no text")
     return Document(document.text, (*notes, *document.notes), document.partial)
+
+
+def read_docx(name: str, data: bytes) -> Document:
+    """Word reader, imported on first use: python-docx is slow to import and a self-check of a
+    Markdown file should not pay for it."""
+    from grader.readers.word import read_docx as read
+
+    return read(name, data)
+
+
+def read_pdf(name: str, data: bytes) -> Document:
+    """PDF reader, imported on first use (pypdf, like python-docx, is slow to import)."""
+    from grader.readers.pdf import read_pdf as read
+
+    return read(name, data)
 
 
 _READERS = {

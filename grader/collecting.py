@@ -166,12 +166,26 @@ def _walk_folder(folder: Path, *, max_bytes: int, limits: ArchiveLimits) -> Iter
             yield file
 
 
-def _file_reader(path: Path) -> Callable[[int], bytes]:
-    def read(limit: int) -> bytes:
-        with path.open("rb") as handle:
+@dataclass(frozen=True)
+class FileReader:
+    """Reads a plain file on demand. A class rather than a closure so that it pickles: a worker
+    process can read the files of its students itself."""
+
+    path: Path
+
+    def __call__(self, limit: int) -> bytes:
+        with self.path.open("rb") as handle:
             return handle.read(limit + 1)
 
-    return read
+
+def _file_reader(path: Path) -> Callable[[int], bytes]:
+    return FileReader(path)
+
+
+def readable_anywhere(student: StudentFiles) -> bool:
+    """Whether another process can read this student's files: plain files, not zip members
+    (an archive stays open in the process that found it)."""
+    return all(isinstance(f.read, FileReader) or f.read is _unreadable for f in student.files)
 
 
 def _unreadable(limit: int) -> bytes:

@@ -5,10 +5,17 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from functools import partial
+from dataclasses import dataclass
 from pathlib import Path
 
-from grader.loading import DEFAULT_MAX_BYTES, SubmissionBatch, load_submission, open_batch
+from grader.collecting import StudentFiles, readable_anywhere
+from grader.loading import (
+    DEFAULT_MAX_BYTES,
+    SubmissionBatch,
+    load_student,
+    load_submission,
+    open_batch,
+)
 from grader.matching import AnswerMatch, RubricMatcher, align_answers
 from grader.models import Report, Rubric, RubricRef, ScoringPolicy, Submission, SubmissionResult
 from grader.scoring import DEFAULT_POLICY, score_question
@@ -23,9 +30,10 @@ MAX_ANSWER_CHARS = 20_000
 #: (the forkserver imports scikit-learn once), which 2 workers win back only after ~100 files at
 #: ~26 ms each (docs/performance.md).
 MIN_FILES_FOR_WORKERS = 100
-#: Submissions sent to a worker at a time: large enough to share the matcher's per-call costs,
-#: small enough to keep both cores busy to the end and the progress bar moving.
-WORKER_CHUNK = 32
+#: Submissions sent to a worker at a time: large enough to share the matcher's per-call costs
+#: (one TF-IDF transform and one fuzzy word table per question and chunk), small enough to keep
+#: both cores busy to the end and the progress bar moving.
+WORKER_CHUNK = 64
 
 
 class Grader:
@@ -179,6 +187,33 @@ class Grader:
         return self.grade_submission(load_submission(path, self.rubric, max_bytes=max_bytes))
 
 
+@dataclass(frozen=True)
+class _LoadPath:
+    """Read one file into a submission (picklable: a worker can do it)."""
+
+    path: Path
+    max_bytes: int
+    portable: bool = True
+
+    def __call__(self, rubric: Rubric) -> Submission:
+        return load_submission(self.path, rubric, max_bytes=self.max_bytes)
+
+
+@dataclass(frozen=True)
+class _LoadStudent:
+    """Read one student's files into a submission; `portable` when a worker can read them."""
+
+    student: StudentFiles
+    max_bytes: int
+    portable: bool
+
+    def __call__(self, rubric: Rubric) -> Submission:
+        return load_student(self.student, rubric, max_bytes=self.max_bytes)
+
+
+_Load = _LoadPath | _LoadStudent
+
+
 def default_jobs() -> int:
     """The cores this process may run on (its CPU affinity where the OS tells it)."""
     try:
@@ -188,10 +223,11 @@ def default_jobs() -> int:
 
 
 def _grade_in_workers(
-    grader: Grader, chunks: Sequence[Sequence[Callable[[], Submission]]], *, jobs: int
+    grader: Grader, chunks: Sequence[Sequence[_Load]], *, jobs: int
 ) -> Iterator[list[SubmissionResult]]:
-    """Grade chunks in worker processes, in order. Files are read here and sent as parsed
-    submissions, so zips and archives stay with the parent."""
+    """Grade chunks in worker processes, in order. Plain files are read by the workers; files
+    inside a zip are read here and sent as parsed submissions, since the archive stays open in
+    this process."""
     # forkserver, not fork: the parent may run threads (a progress bar) and a forked child could
     # inherit a lock one of them holds. The server imports grader once; each worker then gets
     # the parent's fitted grader, so every process grades with the very same state.
@@ -199,11 +235,11 @@ def _grade_in_workers(
     context = multiprocessing.get_context(method)
     if method == "forkserver":
         context.set_forkserver_preload(["grader.grading"])
-    loaded = ([load() for load in chunk] for chunk in chunks)
+    tasks = ([load if load.portable else load(grader.rubric) for load in chunk] for chunk in chunks)
     with context.Pool(
         min(jobs, len(chunks)), initializer=_start_worker, initargs=(grader,)
     ) as pool:
-        yield from pool.imap(_grade_in_worker, loaded)
+        yield from pool.imap(_grade_in_worker, tasks)
 
 
 _worker_grader: Grader | None = None
@@ -214,9 +250,12 @@ def _start_worker(grader: Grader) -> None:
     _worker_grader = grader
 
 
-def _grade_in_worker(submissions: list[Submission]) -> list[SubmissionResult]:
-    assert _worker_grader is not None, "worker used before _start_worker"
-    return _worker_grader.grade_submissions(submissions)
+def _grade_in_worker(tasks: list[_Load | Submission]) -> list[SubmissionResult]:
+    grader = _worker_grader
+    assert grader is not None, "worker used before _start_worker"
+    return grader.grade_submissions(
+        [t if isinstance(t, Submission) else t(grader.rubric) for t in tasks]
+    )
 
 
 def grade_paths(
@@ -233,7 +272,7 @@ def grade_paths(
     return _grade_in_chunks(
         rubric,
         grader or Grader(rubric),
-        [partial(load_submission, path, rubric, max_bytes=max_bytes) for path in pending],
+        [_LoadPath(path, max_bytes) for path in pending],
         on_progress,
         jobs=jobs,
     )
@@ -253,7 +292,10 @@ def grade_batch(
     return _grade_in_chunks(
         rubric,
         grader or Grader(rubric),
-        [partial(batch.load, student, rubric) for student in batch.students],
+        [
+            _LoadStudent(student, batch.max_bytes, readable_anywhere(student))
+            for student in batch.students
+        ],
         on_progress,
         jobs=jobs,
     )
@@ -262,7 +304,7 @@ def grade_batch(
 def _grade_in_chunks(
     rubric: Rubric,
     grader: Grader,
-    loaders: Sequence[Callable[[], Submission]],
+    loaders: Sequence[_Load],
     on_progress: Callable[[SubmissionResult], None] | None,
     *,
     jobs: int = 1,
@@ -275,7 +317,7 @@ def _grade_in_chunks(
     if jobs > 1 and len(loaders) >= MIN_FILES_FOR_WORKERS:
         graded = _grade_in_workers(grader, chunks, jobs=jobs)
     else:
-        graded = (grader.grade_submissions([load() for load in chunk]) for chunk in chunks)
+        graded = (grader.grade_submissions([load(rubric) for load in chunk]) for chunk in chunks)
     results = []
     for chunk_results in graded:
         for result in chunk_results:

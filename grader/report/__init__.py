@@ -9,6 +9,7 @@ whole set into OUT_DIR without ever leaving a mix of old and new files).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from grader.errors import UsageError
@@ -39,11 +40,12 @@ from grader.report.gradebooks import (
 )
 from grader.report.json_report import (
     render_report_json,
+    report_json_chunks,
     report_to_dict,
     review_queue,
     submission_to_dict,
 )
-from grader.report.output import MANAGED_FILES, publish
+from grader.report.output import MANAGED_FILES, Content, publish
 from grader.report.overview import render_overview
 from grader.roster import Roster, match_roster
 
@@ -68,6 +70,7 @@ __all__ = [
     "format_number",
     "gradebook_file",
     "gradebook_rows",
+    "iter_reports",
     "plain_gradebook",
     "render_csv",
     "render_feedback_html",
@@ -76,6 +79,7 @@ __all__ = [
     "render_overview",
     "render_report_json",
     "render_unmatched",
+    "report_json_chunks",
     "report_to_dict",
     "review_queue",
     "safe_cell",
@@ -96,24 +100,46 @@ def build_reports(
     reveal: bool = False,
 ) -> dict[str, str]:
     """Every output file of a run, as relative path → text, without touching the disk."""
+    return {
+        name: content if isinstance(content, str) else "".join(content)
+        for name, content in iter_reports(
+            report,
+            rubric,
+            gradebook=gradebook,
+            roster=roster,
+            assignment=assignment,
+            reveal=reveal,
+        )
+    }
+
+
+def iter_reports(
+    report: Report,
+    rubric: Rubric,
+    *,
+    gradebook: GradebookFormat = "plain",
+    roster: Roster | None = None,
+    assignment: Assignment | None = None,
+    reveal: bool = False,
+) -> Iterator[tuple[str, Content]]:
+    """Every output file of a run, one at a time (relative path, text or pieces of text), so
+    that a writer can put each on disk before the next is made."""
     check_gradebook(gradebook, roster, assignment)
     match = match_roster(report, roster) if roster is not None else None
-    files: dict[str, str] = {
-        "report.json": render_report_json(report),
-        "grades.csv": render_gradebook("plain", report, rubric),
-    }
+    yield "report.json", report_json_chunks(report)
+    yield "grades.csv", render_gradebook("plain", report, rubric)
     if gradebook != "plain":
-        files[gradebook_file(gradebook)] = render_gradebook(
-            gradebook, report, rubric, match=match, assignment=assignment
+        yield (
+            gradebook_file(gradebook),
+            render_gradebook(gradebook, report, rubric, match=match, assignment=assignment),
         )
     if match is not None:
-        files[UNMATCHED_FILE] = render_unmatched(match)
+        yield UNMATCHED_FILE, render_unmatched(match)
     stems = feedback_stems(report)
     for result, stem in zip(report.submissions, stems, strict=True):
-        files[f"feedback/{stem}.md"] = render_feedback_md(result, rubric, reveal=reveal)
-        files[f"feedback/{stem}.html"] = render_feedback_html(result, rubric, reveal=reveal)
-    files["overview.html"] = render_overview(report, rubric, stems, match=match)
-    return files
+        yield f"feedback/{stem}.md", render_feedback_md(result, rubric, reveal=reveal)
+        yield f"feedback/{stem}.html", render_feedback_html(result, rubric, reveal=reveal)
+    yield "overview.html", render_overview(report, rubric, stems, match=match)
 
 
 def write_reports(
@@ -132,7 +158,8 @@ def write_reports(
     The whole set is built first, then swapped in file by file with atomic renames; files an
     earlier run wrote and this one does not are removed (see `grader.report.output`). Returns the
     top-level paths written, report.json first and the feedback folder last."""
-    files = build_reports(
+    check_gradebook(gradebook, roster, assignment)  # before anything is created on disk
+    files = iter_reports(
         report, rubric, gradebook=gradebook, roster=roster, assignment=assignment, reveal=reveal
     )
     return publish(out_dir, files)

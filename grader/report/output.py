@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 
 from grader.errors import GraderError, UsageError
@@ -37,15 +37,18 @@ MANAGED_FILES = (
 LAST = "report.json"
 
 
-def publish(out_dir: Path, files: Mapping[str, str]) -> list[Path]:
-    """Write `files` (relative path → text) into `out_dir` as described above; returns the
-    top-level paths written (the feedback folder once)."""
-    for name in files:
-        top = name.split("/", 1)[0]
-        if top != FEEDBACK_DIR and top not in MANAGED_FILES:
-            raise ValueError(f"{name!r} is not a managed report file")
-        if "/" in name and (top != FEEDBACK_DIR or name.count("/") != 1 or "\\" in name):
-            raise ValueError(f"{name!r}: only feedback/<file> may be nested")
+#: A report file's content: text, or pieces of text written one after another (so that a large
+#: report.json is never held whole).
+Content = str | Iterable[str]
+
+
+def publish(
+    out_dir: Path, files: Mapping[str, Content] | Iterable[tuple[str, Content]]
+) -> list[Path]:
+    """Write `files` (relative path → text, a mapping or pairs produced one at a time) into
+    `out_dir` as described above; returns the top-level paths written (the feedback folder
+    once). Pairs are written as they come, so a class's feedback is never all in memory."""
+    pairs = files.items() if isinstance(files, Mapping) else files
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=out_dir, prefix=STAGING_PREFIX))
@@ -55,19 +58,25 @@ def publish(out_dir: Path, files: Mapping[str, str]) -> list[Path]:
             "pass --out with a folder you can write to"
         ) from None
     try:
+        names: list[str] = []
         try:
-            for name, content in files.items():
+            for name, content in pairs:
+                _check_name(name)
+                names.append(name)
                 target = staging / name
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with open(target, "w", encoding="utf-8", newline="") as handle:
-                    handle.write(content)
+                    if isinstance(content, str):
+                        handle.write(content)
+                    else:
+                        handle.writelines(content)
         except OSError as exc:
             raise GraderError(
                 f"{out_dir}: could not write the reports ({exc.strerror or exc}); "
                 "the previous reports there are unchanged"
             ) from None
         try:
-            return _swap(staging, out_dir, files)
+            return _swap(staging, out_dir, names)
         except OSError as exc:
             raise GraderError(
                 f"{out_dir}: could not move the new reports into place ({exc.strerror or exc}); "
@@ -77,7 +86,15 @@ def publish(out_dir: Path, files: Mapping[str, str]) -> list[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _swap(staging: Path, out_dir: Path, files: Mapping[str, str]) -> list[Path]:
+def _check_name(name: str) -> None:
+    top = name.split("/", 1)[0]
+    if top != FEEDBACK_DIR and top not in MANAGED_FILES:
+        raise ValueError(f"{name!r} is not a managed report file")
+    if "/" in name and (top != FEEDBACK_DIR or name.count("/") != 1 or "\\" in name):
+        raise ValueError(f"{name!r}: only feedback/<file> may be nested")
+
+
+def _swap(staging: Path, out_dir: Path, files: Collection[str]) -> list[Path]:
     top_level = sorted(
         (name for name in files if "/" not in name), key=lambda name: (name == LAST, name)
     )
@@ -102,7 +119,7 @@ def _swap(staging: Path, out_dir: Path, files: Mapping[str, str]) -> list[Path]:
     return sorted(written, key=lambda p: (p.name != LAST, p.name == FEEDBACK_DIR, p.name))
 
 
-def _remove_stale(out_dir: Path, files: Mapping[str, str]) -> None:
+def _remove_stale(out_dir: Path, files: Collection[str]) -> None:
     for name in MANAGED_FILES:
         if name not in files:
             (out_dir / name).unlink(missing_ok=True)

@@ -89,9 +89,26 @@ def diff_reports(
                 unchanged += 1
             else:
                 changes.append(change)
-    order = {"moved": 0, "now unreadable": 1, "now readable": 1, "new": 2, "gone": 3}
-    changes.sort(key=lambda c: (order[c.kind], -abs(c.delta), c.submission))
+    changes.sort(key=change_order)
     return RunDiff(changes=changes, unchanged=unchanged)
+
+
+_KIND_ORDER = {"moved": 0, "now unreadable": 1, "now readable": 1, "new": 2, "gone": 3}
+
+
+def change_order(change: SubmissionChange) -> tuple[int, float, str]:
+    """How a run's changes are listed: moves first, biggest first, then by student."""
+    return (_KIND_ORDER[change.kind], -abs(change.delta), change.submission)
+
+
+def compare_submissions(
+    old: SubmissionResult,
+    new: SubmissionResult,
+    old_hashes: Mapping[AnswerKey, str],
+    new_hashes: Mapping[AnswerKey, str],
+) -> SubmissionChange | None:
+    """What changed for one student between two runs; None when nothing did."""
+    return _compare_submission(old, new, old_hashes, new_hashes)
 
 
 def _compare_submission(

@@ -9,6 +9,7 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Callable
+from contextlib import ExitStack
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -19,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from grader import __version__
+from grader.collecting import StudentFiles
 from grader.datasets import load_dataset, load_questions
 from grader.drafting import complete_rubric, draft_rubric, render_rubric_yaml, rubric_id_for
 from grader.errors import GraderError, UsageError
@@ -28,32 +30,39 @@ from grader.gradebook import (
     GradingOutcome,
     OverrideEvent,
     RunInfo,
+    RunRecorder,
     make_override,
     open_gradebook,
     pick_rubric_id,
-    pseudonymize_report,
     pseudonymize_result,
-    record_grading,
+    pseudonymous_name,
 )
 from grader.loading import (
     DEFAULT_MAX_BYTES,
+    SubmissionBatch,
     find_rubric,
     load_rubric,
     open_batch,
     read_text_file,
     rubric_json_schema,
 )
-from grader.models import Report, Rubric, SubmissionResult
+from grader.models import Rubric, SubmissionResult
 from grader.report import (
     UNMATCHED_FILE,
     Assignment,
+    GradebookFormat,
+    ReportWriter,
+    Staging,
     check_gradebook,
+    feedback_stem_map,
     format_number,
     submission_to_dict,
     write_atomic,
     write_reports,
 )
-from grader.roster import Roster, load_roster, match_roster
+from grader.report.overview import Overview
+from grader.report.writer import MemorySink, Sink
+from grader.roster import Roster, RosterMatch, load_roster
 
 if TYPE_CHECKING:  # at run time these are imported where used: they load scikit-learn
     from grader.benchmarking import ClassificationResult, RegressionResult
@@ -239,7 +248,7 @@ def grade(
     Exit codes: 0 all graded; 3 some submissions could not be graded (they have an error row);
     2 bad usage, a bad rubric or a bad roster.
     """
-    from grader.grading import default_jobs, grade_batch
+    from grader.grading import default_jobs
 
     try:
         if anonymous and (roster is not None or gradebook is not GradebookChoice.plain):
@@ -252,44 +261,34 @@ def grade(
         loaded_roster = load_roster(roster) if roster is not None else None
         target = Assignment(assignment or loaded.title, assignment_id)
         check_gradebook(gradebook.value, loaded_roster, target)
-        with (
-            open_batch(submissions, max_bytes=max_bytes) as batch,
-            _progress(len(batch), quiet) as advance,
-        ):
-            report = grade_batch(
-                loaded, batch, grader=grader, on_progress=advance, jobs=jobs or default_jobs()
-            )
-        book = open_gradebook(db or out_dir / DEFAULT_DB_NAME, in_memory_copy=dry_run)
-        with book, book.transaction():
-            outcome = record_grading(
-                book,
-                loaded,
-                report,
-                source=str(submissions),
-                anonymous=anonymous,
-                grader_version=__version__,
-            )
-            report = pseudonymize_report(outcome.report, outcome.pseudonyms)
-            written = (
-                []
-                if dry_run
-                else write_reports(
-                    report,
+        with open_batch(submissions, max_bytes=max_bytes) as batch:
+            book = open_gradebook(db or out_dir / DEFAULT_DB_NAME, in_memory_copy=dry_run)
+            with book, book.transaction():
+                outcome, writer, written = _grade_and_write(
+                    batch,
                     loaded,
-                    out_dir,
-                    gradebook=gradebook.value,
-                    roster=loaded_roster,
-                    assignment=target,
-                    reveal=reveal,
+                    grader,
+                    book,
+                    GradeRun(
+                        source=str(submissions),
+                        out_dir=out_dir,
+                        gradebook=gradebook.value,
+                        roster=loaded_roster,
+                        assignment=target,
+                        reveal=reveal,
+                        anonymous=anonymous,
+                        dry_run=dry_run,
+                        jobs=jobs or default_jobs(),
+                        quiet=quiet,
+                    ),
                 )
-            )
     except GraderError as error:
         _fail(error)
     if not quiet:
         _print_upgrade(book)
-        _print_summary(report, loaded)
-        if loaded_roster is not None:
-            _print_roster(report, loaded_roster, out_dir)
+        _print_summary(writer.overview, loaded)
+        if writer.match is not None:
+            _print_roster(writer.match, out_dir)
         _print_changes(outcome, dry_run=dry_run)
         if written:
             out.print(
@@ -298,8 +297,72 @@ def grade(
                 + f"; run {outcome.run_id}",
                 markup=False,
             )
-    if report.error_count:
+    if writer.overview.error_count:
         raise typer.Exit(EXIT_SOME_ERRORS)
+
+
+@dataclasses.dataclass(frozen=True)
+class GradeRun:
+    """The options of one `grader grade` run that shape its outputs."""
+
+    source: str
+    out_dir: Path
+    gradebook: GradebookFormat
+    roster: Roster | None
+    assignment: Assignment
+    reveal: bool
+    anonymous: bool
+    dry_run: bool
+    jobs: int
+    quiet: bool
+
+
+def _grade_and_write(
+    batch: SubmissionBatch, rubric: Rubric, grader: Grader, book: Gradebook, run: GradeRun
+) -> tuple[GradingOutcome, ReportWriter, list[Path]]:
+    """Grade, record and report one result at a time: each result is recorded in the gradebook
+    (overrides applied, compared with the last run) and written to every report as soon as it
+    is graded, so memory stays flat however large the class. Results come in report order
+    (by the id and file each is shown under, pseudonyms included), decided before grading."""
+    from grader.grading import iter_batch
+
+    pseudonyms = book.pseudonyms({s.id for s in batch.students}) if run.anonymous else {}
+
+    def shown(student: StudentFiles) -> tuple[str, str]:
+        return pseudonymous_name(student.id, student.source, student.duplicates, pseudonyms)
+
+    stems = feedback_stem_map(shown(s) for s in batch.students)
+    recorder = RunRecorder(
+        book,
+        rubric,
+        source=run.source,
+        anonymous=run.anonymous,
+        grader_version=__version__,
+        pseudonyms=pseudonyms,
+    )
+    with ExitStack() as stack:
+        sink: Sink = MemorySink() if run.dry_run else stack.enter_context(Staging(run.out_dir))
+        writer = ReportWriter(
+            sink,
+            rubric,
+            stems,
+            gradebook=run.gradebook,
+            roster=run.roster,
+            assignment=run.assignment,
+            reveal=run.reveal,
+            files=not run.dry_run,
+        )
+        stack.callback(writer.close)
+        advance = stack.enter_context(_progress(len(batch), run.quiet))
+        for result in iter_batch(rubric, batch, grader=grader, jobs=run.jobs, key=shown):
+            final = recorder.add(result)
+            writer.add(pseudonymize_result(final, pseudonyms) if pseudonyms else final)
+            if advance is not None:
+                advance(result)
+        writer.finish()
+        outcome = recorder.finish()
+        written = sink.commit() if isinstance(sink, Staging) else []
+    return outcome, writer, written
 
 
 @app.command()
@@ -700,40 +763,42 @@ class _progress:
             self.bar.stop()
 
 
-def _print_summary(report: Report, rubric: Rubric) -> None:
-    graded = [s for s in report.submissions if s.status == "graded"]
-    table = Table(title=f"{rubric.title} — {len(report.submissions)} submission(s)")
+def _print_summary(overview: Overview, rubric: Rubric) -> None:
+    table = Table(title=f"{rubric.title} — {overview.submissions} submission(s)")
     table.add_column("question")
     table.add_column("mean", justify="right")
     table.add_column("max", justify="right")
     table.add_column("answered", justify="right")
     table.add_column("review", justify="right")
     for index, question in enumerate(rubric.questions):
-        results = [s.questions[index] for s in graded]
-        mean = sum(r.score for r in results) / len(results) if results else 0.0
+        scores = overview.question_scores[index]
         table.add_row(
             question.id,
-            format_number(mean),
+            format_number(sum(scores) / len(scores) if scores else 0.0),
             format_number(question.max_score),
-            str(sum(r.answered for r in results)),
-            str(sum(r.needs_review for r in results)),
+            str(overview.question_answered[index]),
+            str(overview.question_review[index]),
         )
-    totals = [s.score or 0.0 for s in graded]
+    totals = overview.totals
     table.add_row(
         "total",
         format_number(sum(totals) / len(totals) if totals else 0.0),
         format_number(rubric.max_score),
         "",
-        str(sum(s.needs_review for s in graded)),
+        str(overview.review_count),
     )
     out.print(table)
-    errors = [s for s in report.submissions if s.status == "error"]
     out.print(
-        f"{len(graded)} graded, {len(errors)} error(s), "
-        f"{sum(s.needs_review for s in graded)} need review"
+        f"{overview.graded} graded, {overview.error_count} error(s), "
+        f"{overview.review_count} need review"
     )
-    for s in errors:
-        out.print(f"  error: {s.id} ({s.source}): {s.error}", markup=False)
+    for _, sid, source, error in overview.errors:
+        out.print(f"  error: {sid} ({source}): {error}", markup=False)
+    if overview.error_count > len(overview.errors):
+        out.print(
+            f"  and {overview.error_count - len(overview.errors):,} more errors: see grades.csv",
+            markup=False,
+        )
 
 
 def _describe_output(path: Path) -> str:
@@ -742,8 +807,7 @@ def _describe_output(path: Path) -> str:
     return str(path)
 
 
-def _print_roster(report: Report, roster: Roster, out_dir: Path) -> None:
-    match = match_roster(report, roster)
+def _print_roster(match: RosterMatch, out_dir: Path) -> None:
     graded = sum(1 for row in match.rows if row.result is not None)
     out.print(
         f"roster: {len(match.rows)} student(s), {graded} with a submission, "
@@ -1236,9 +1300,7 @@ def _print_changes(outcome: GradingOutcome, *, dry_run: bool) -> None:
     previous = outcome.previous
     prefix = "dry run: nothing saved; " if dry_run else ""
     if previous is None:
-        out.print(
-            f"{prefix}first run of {outcome.report.rubric.id} in this gradebook", markup=False
-        )
+        out.print(f"{prefix}first run of {outcome.rubric_id} in this gradebook", markup=False)
         return
     rubric_note = "; rubric changed" if outcome.rubric_changed else ""
     out.print(

@@ -26,10 +26,17 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
-from grader.changes import RunDiff, diff_reports
+from grader.changes import RunDiff, SubmissionChange, change_order, compare_submissions
 from grader.errors import GradebookError
 from grader.models import Report, Rubric, RubricRef, SubmissionResult
-from grader.overrides import AnswerKey, ManualGrade, answer_hashes, apply_overrides, hash_answer
+from grader.overrides import (
+    AnswerKey,
+    ManualGrade,
+    answer_hashes_of,
+    apply_overrides,
+    apply_overrides_to,
+    hash_answer,
+)
 
 #: "GRDB": marks a SQLite file as a grader gradebook.
 APPLICATION_ID = 0x47524442
@@ -153,7 +160,8 @@ class OverrideEvent:
 class GradingOutcome:
     """What recording one run produced: the grades as reported, and the diff with the last run."""
 
-    report: Report
+    report: Report | None  # None when the run was recorded result by result
+    rubric_id: str
     diff: RunDiff
     run_id: int
     previous: RunInfo | None
@@ -222,6 +230,24 @@ class Gradebook:
         grader_version: str = "",
     ) -> int:
         """Store one run: the automatic results, the reported ones and every answer's text."""
+        run_id = self.begin_run(
+            rubric, source=source, anonymous=anonymous, at=at, grader_version=grader_version
+        )
+        finals = {s.id: s for s in final.submissions}
+        for s in auto.submissions:
+            self.add_result(run_id, s, finals[s.id])
+        return run_id
+
+    def begin_run(
+        self,
+        rubric: Rubric,
+        *,
+        source: str,
+        anonymous: bool = False,
+        at: str | None = None,
+        grader_version: str = "",
+    ) -> int:
+        """Open a run (its results follow with `add_result`); returns its id."""
         digest = rubric_hash(rubric)
         self._execute(
             "INSERT OR IGNORE INTO rubrics (hash, rubric_id, content) VALUES (?, ?, ?)",
@@ -234,41 +260,42 @@ class Gradebook:
         )
         run_id = cursor.lastrowid
         assert run_id is not None
-        finals = {s.id: s for s in final.submissions}
-        for s in auto.submissions:
+        return run_id
+
+    def add_result(self, run_id: int, auto: SubmissionResult, final: SubmissionResult) -> None:
+        """Store one student's automatic and reported result, and the text of each answer."""
+        self._execute(
+            "INSERT INTO results (run_id, submission, status, score, auto_json, final_json)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                run_id,
+                auto.id,
+                auto.status,
+                final.score,
+                auto.model_dump_json(),
+                final.model_dump_json(),
+            ),
+        )
+        for q in auto.questions:
+            text = auto.answers.get(q.id, "")
+            digest_text = hash_answer(text)
             self._execute(
-                "INSERT INTO results (run_id, submission, status, score, auto_json, final_json)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO texts (hash, text) VALUES (?, ?)", (digest_text, text)
+            )
+            self._execute(
+                "INSERT INTO answers (run_id, submission, question, text_hash, score,"
+                " confidence, needs_review, misconceptions) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id,
-                    s.id,
-                    s.status,
-                    finals[s.id].score,
-                    s.model_dump_json(),
-                    finals[s.id].model_dump_json(),
+                    auto.id,
+                    q.id,
+                    digest_text,
+                    q.score,
+                    q.confidence,
+                    int(q.needs_review),
+                    " ".join(m.id for m in q.misconceptions),
                 ),
             )
-            for q in s.questions:
-                text = s.answers.get(q.id, "")
-                digest_text = hash_answer(text)
-                self._execute(
-                    "INSERT OR IGNORE INTO texts (hash, text) VALUES (?, ?)", (digest_text, text)
-                )
-                self._execute(
-                    "INSERT INTO answers (run_id, submission, question, text_hash, score,"
-                    " confidence, needs_review, misconceptions) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        run_id,
-                        s.id,
-                        q.id,
-                        digest_text,
-                        q.score,
-                        q.confidence,
-                        int(q.needs_review),
-                        " ".join(m.id for m in q.misconceptions),
-                    ),
-                )
-        return run_id
 
     def rubric_ids(self) -> list[str]:
         rows = self._execute("SELECT DISTINCT rubric_id FROM runs ORDER BY rubric_id").fetchall()
@@ -323,6 +350,22 @@ class Gradebook:
             (run.id, submission),
         ).fetchone()
         return SubmissionResult.model_validate_json(row[0]) if row else None
+
+    def result_hashes(self, run: RunInfo, submission: str) -> dict[AnswerKey, str]:
+        """The answer fingerprints of one student in `run`."""
+        rows = self._execute(
+            "SELECT question, text_hash FROM answers WHERE run_id = ? AND submission = ?",
+            (run.id, submission),
+        )
+        return {(submission, str(q)): str(h) for q, h in rows}
+
+    def run_scores(self, run: RunInfo) -> list[tuple[str, float | None]]:
+        """Every student of `run` with their reported score, by id."""
+        rows = self._execute(
+            "SELECT submission, score FROM results WHERE run_id = ? ORDER BY submission",
+            (run.id,),
+        )
+        return [(str(sid), None if score is None else float(score)) for sid, score in rows]
 
     def run_hashes(self, run: RunInfo) -> dict[AnswerKey, str]:
         rows = self._execute(
@@ -560,13 +603,7 @@ def pseudonymize_result(result: SubmissionResult, pseudonyms: dict[str, str]) ->
     alias = pseudonyms.get(result.id)
     if alias is None:
         return result
-    # Every hand-in of this id gets the same name whichever of them is being shown: the
-    # pseudonym, numbered in a fixed order when the student handed in more than once.
-    sources = sorted({result.source, *result.duplicates})
-    renamed = {
-        source: alias + (f"-{n}" if len(sources) > 1 else "") + _extension(source)
-        for n, source in enumerate(sources, start=1)
-    }
+    renamed = _renamed_sources(alias, result.source, result.duplicates)
     stem = renamed[result.source].removesuffix(_extension(result.source))
     if result.files == [result.source]:
         files = [renamed[result.source]]
@@ -594,6 +631,27 @@ def pseudonymize_result(result: SubmissionResult, pseudonyms: dict[str, str]) ->
             "error": None if result.error is None else scrub(result.error),
         }
     )
+
+
+def pseudonymous_name(
+    submission: str, source: str, duplicates: Sequence[str], pseudonyms: dict[str, str]
+) -> tuple[str, str]:
+    """The (id, source) a submission is shown under, known before it is graded: its pseudonym
+    and renamed file in anonymous grading, else its own."""
+    alias = pseudonyms.get(submission)
+    if alias is None:
+        return submission, source
+    return alias, _renamed_sources(alias, source, duplicates)[source]
+
+
+def _renamed_sources(alias: str, source: str, duplicates: Sequence[str]) -> dict[str, str]:
+    # Every hand-in of this id gets the same name whichever of them is being shown: the
+    # pseudonym, numbered in a fixed order when the student handed in more than once.
+    sources = sorted({source, *duplicates})
+    return {
+        s: alias + (f"-{n}" if len(sources) > 1 else "") + _extension(s)
+        for n, s in enumerate(sources, start=1)
+    }
 
 
 def _extension(path: str) -> str:
@@ -720,46 +778,108 @@ def record_grading(
     grader_version: str = "",
 ) -> GradingOutcome:
     """Apply the overrides to a fresh automatic `report`, compare it with the last run of the
-    same rubric, and record it. Call inside `book.transaction()`.
+    same rubric, and record it. Call inside `book.transaction()`. (`RunRecorder` does the same
+    one result at a time, for a class too large to hold.)
 
     The gradebook holds one result per student: an older hand-in of a student id that also
     handed in a newer one (`superseded_by`) is left out of the overrides, the diff and the
     record, and stays in the returned report as the error row that says so."""
-    superseded = [s for s in report.submissions if s.superseded_by is not None]
-    if superseded:
-        report = report.model_copy(
-            update={"submissions": [s for s in report.submissions if s.superseded_by is None]}
-        )
-    hashes = answer_hashes(report)
-    final = apply_overrides(report, rubric, book.overrides(rubric.id), hashes)
-    previous = book.latest_run(rubric.id)
-    diff = diff_reports(
-        book.run_report(previous) if previous else None,
-        final,
-        previous_hashes=book.run_hashes(previous) if previous else None,
-        current_hashes=hashes,
+    pseudonyms = (
+        book.pseudonyms(s.id for s in report.submissions if s.superseded_by is None)
+        if anonymous
+        else {}
     )
-    run_id = book.record_run(
+    recorder = RunRecorder(
+        book,
         rubric,
-        report,
-        final,
         source=source,
         anonymous=anonymous,
         at=at,
         grader_version=grader_version,
-    )
-    pseudonyms = book.pseudonyms(s.id for s in report.submissions) if anonymous else {}
-    if superseded:
-        shown = sorted([*final.submissions, *superseded], key=lambda s: (s.id, s.source))
-        final = final.model_copy(update={"submissions": shown})
-    return GradingOutcome(
-        report=final,
-        diff=diff,
-        run_id=run_id,
-        previous=previous,
-        rubric_changed=previous is not None and previous.rubric_hash != rubric_hash(rubric),
         pseudonyms=pseudonyms,
     )
+    finals = [recorder.add(s) for s in report.submissions]
+    finals.sort(key=lambda s: (s.id, s.source))
+    return recorder.finish(report.model_copy(update={"submissions": finals}))
+
+
+class RunRecorder:
+    """Records one grading run result by result, inside `book.transaction()`: applies the TA's
+    overrides to each fresh result, compares it with the student's result in the last run of the
+    same rubric, and stores both. Holds only the list of changes, never the results."""
+
+    def __init__(
+        self,
+        book: Gradebook,
+        rubric: Rubric,
+        *,
+        source: str,
+        anonymous: bool = False,
+        at: str | None = None,
+        grader_version: str = "",
+        pseudonyms: dict[str, str] | None = None,
+    ) -> None:
+        self.book = book
+        self.rubric = rubric
+        self.pseudonyms = pseudonyms or {}
+        self.overrides: dict[str, dict[str, ManualGrade]] = {}
+        for grade in book.overrides(rubric.id):
+            self.overrides.setdefault(grade.submission, {})[grade.question] = grade
+        self.previous = book.latest_run(rubric.id)
+        self.run_id = book.begin_run(
+            rubric, source=source, anonymous=anonymous, at=at, grader_version=grader_version
+        )
+        self.changes: list[SubmissionChange] = []
+        self.unchanged = 0
+        self.seen: set[str] = set()
+
+    def add(self, result: SubmissionResult) -> SubmissionResult:
+        """Record one fresh result; returns it as reported (overrides applied)."""
+        if result.superseded_by is not None:
+            return result
+        hashes = answer_hashes_of(result)
+        grades = self.overrides.get(result.id)
+        final = apply_overrides_to(result, self.rubric, grades, hashes) if grades else result
+        previous = self.previous
+        if previous is None:
+            self.changes.append(SubmissionChange(final.id, "new", None, final.score))
+        else:
+            old = self.book.run_result(previous, final.id)
+            if old is None:
+                self.changes.append(SubmissionChange(final.id, "new", None, final.score))
+            else:
+                change = compare_submissions(
+                    old, final, self.book.result_hashes(previous, final.id), hashes
+                )
+                if change is None:
+                    self.unchanged += 1
+                else:
+                    self.changes.append(change)
+        self.book.add_result(self.run_id, result, final)
+        self.seen.add(result.id)
+        return final
+
+    def finish(self, report: Report | None = None) -> GradingOutcome:
+        """The outcome once every result is in: the diff (students gone since the last run
+        included), the run and the pseudonyms."""
+        previous = self.previous
+        if previous is None:
+            self.changes.sort(key=lambda c: c.submission)
+        else:
+            for sid, score in self.book.run_scores(previous):
+                if sid not in self.seen:
+                    self.changes.append(SubmissionChange(sid, "gone", score, None))
+            self.changes.sort(key=change_order)
+        return GradingOutcome(
+            report=report,
+            rubric_id=self.rubric.id,
+            diff=RunDiff(changes=self.changes, unchanged=self.unchanged),
+            run_id=self.run_id,
+            previous=previous,
+            rubric_changed=previous is not None
+            and previous.rubric_hash != rubric_hash(self.rubric),
+            pseudonyms=self.pseudonyms,
+        )
 
 
 def make_override(

@@ -301,6 +301,39 @@ def grade_batch(
     )
 
 
+def iter_batch(
+    rubric: Rubric,
+    batch: SubmissionBatch,
+    *,
+    grader: Grader | None = None,
+    jobs: int = 1,
+    key: Callable[[StudentFiles], tuple[str, str]] | None = None,
+) -> Iterator[SubmissionResult]:
+    """Grade every submission of a batch and yield the results one at a time, in the order of
+    `key` (default: student id, then source: the report's order), so that a caller can write
+    each one away and hold none (`grader grade` does)."""
+    students = sorted(batch.students, key=key or (lambda s: (s.id, s.source)))
+    loaders = [
+        _LoadStudent(student, batch.max_bytes, readable_anywhere(student)) for student in students
+    ]
+    for chunk in _graded_chunks(rubric, grader or Grader(rubric), loaders, jobs=jobs):
+        yield from chunk
+
+
+def _graded_chunks(
+    rubric: Rubric, grader: Grader, loaders: Sequence[_Load], *, jobs: int
+) -> Iterator[list[SubmissionResult]]:
+    """Load and grade CHUNK submissions at a time (WORKER_CHUNK per task in workers), in the
+    order of `loaders`."""
+    size = CHUNK if jobs <= 1 else WORKER_CHUNK
+    chunks = [loaders[start : start + size] for start in range(0, len(loaders), size)]
+    if jobs > 1 and len(loaders) >= MIN_FILES_FOR_WORKERS:
+        yield from _grade_in_workers(grader, chunks, jobs=jobs)
+    else:
+        for chunk in chunks:
+            yield grader.grade_submissions([load(rubric) for load in chunk])
+
+
 def _grade_in_chunks(
     rubric: Rubric,
     grader: Grader,
@@ -309,17 +342,9 @@ def _grade_in_chunks(
     *,
     jobs: int = 1,
 ) -> Report:
-    """Load and grade CHUNK submissions at a time; the report is sorted by submission id so
-    that input order changes nothing."""
-    size = CHUNK if jobs <= 1 else WORKER_CHUNK
-    chunks = [loaders[start : start + size] for start in range(0, len(loaders), size)]
-    graded: Iterable[list[SubmissionResult]]
-    if jobs > 1 and len(loaders) >= MIN_FILES_FOR_WORKERS:
-        graded = _grade_in_workers(grader, chunks, jobs=jobs)
-    else:
-        graded = (grader.grade_submissions([load(rubric) for load in chunk]) for chunk in chunks)
+    """Every result in a report sorted by submission id, so that input order changes nothing."""
     results = []
-    for chunk_results in graded:
+    for chunk_results in _graded_chunks(rubric, grader, loaders, jobs=jobs):
         for result in chunk_results:
             results.append(result)
             if on_progress is not None:

@@ -37,11 +37,22 @@ def hash_answer(text: str) -> str:
 
 def answer_hashes(report: Report) -> dict[AnswerKey, str]:
     """The fingerprint of every answer graded in `report` (from the texts it carries)."""
-    return {
-        (s.id, question): hash_answer(text)
-        for s in report.submissions
-        for question, text in s.answers.items()
-    }
+    return {key: value for s in report.submissions for key, value in answer_hashes_of(s).items()}
+
+
+def answer_hashes_of(result: SubmissionResult) -> dict[AnswerKey, str]:
+    """The fingerprint of every answer of one result."""
+    return {(result.id, question): hash_answer(text) for question, text in result.answers.items()}
+
+
+def apply_overrides_to(
+    result: SubmissionResult,
+    rubric: Rubric,
+    grades: Mapping[str, ManualGrade],
+    hashes: Mapping[AnswerKey, str],
+) -> SubmissionResult:
+    """One result with its overrides (question id → the TA's grade) applied."""
+    return _apply_to_submission(result, rubric, grades, hashes)
 
 
 def apply_overrides(

@@ -12,6 +12,7 @@ import csv
 import difflib
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -205,13 +206,14 @@ class RosterMatch:
         return tuple(row for row in self.rows if row.problem is not None)
 
 
-def match_roster(report: Report, roster: Roster) -> RosterMatch:
+def match_roster(report: Report | Sequence[SubmissionResult], roster: Roster) -> RosterMatch:
     """Pair every roster student with their submission: by exact id, else by id ignoring case
     when that is unique. Nothing is dropped: a submission no student claims is `unmatched`, and a
     student with two files of the same id gets no grade and both files are listed."""
+    results = report.submissions if isinstance(report, Report) else report
     by_id: dict[str, list[SubmissionResult]] = {}
     by_folded: dict[str, list[SubmissionResult]] = {}
-    for result in report.submissions:
+    for result in results:
         by_id.setdefault(result.id, []).append(result)
         by_folded.setdefault(result.id.casefold(), []).append(result)
     claimed: dict[int, str] = {}
@@ -239,7 +241,7 @@ def match_roster(report: Report, roster: Roster) -> RosterMatch:
                         "and grade again, or enter the grade by hand",
                     )
                 )
-    for result in report.submissions:
+    for result in results:
         if id(result) not in claimed:
             unmatched.append(UnmatchedSubmission(result, "not in the roster"))
     unmatched.sort(key=lambda u: (u.result.id, u.result.source))

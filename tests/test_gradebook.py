@@ -163,11 +163,11 @@ from grader.gradebook import Gradebook, open_gradebook, record_grading
 rubric = load_rubric(sys.argv[1])
 report = grade_folder(rubric, Path(sys.argv[2]))
 book = open_gradebook(sys.argv[3])
-original = Gradebook.record_run
+original = Gradebook.add_result
 def record_then_die(self, *args, **kwargs):
     original(self, *args, **kwargs)
-    os._exit(9)  # the process dies before the commit: no cleanup, no rollback
-Gradebook.record_run = record_then_die
+    os._exit(9)  # dies after recording one result, before the commit: no cleanup, no rollback
+Gradebook.add_result = record_then_die
 with book.transaction():
     record_grading(book, rubric, report, source="x")
 """

@@ -9,7 +9,6 @@ whole set into OUT_DIR without ever leaving a mix of old and new files).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 from grader.errors import UsageError
@@ -17,6 +16,7 @@ from grader.models import Report, Rubric
 from grader.report.common import (
     SCORE_DECIMALS,
     SIMILARITY_DECIMALS,
+    feedback_stem_map,
     feedback_stems,
     format_number,
     render_csv,
@@ -40,14 +40,14 @@ from grader.report.gradebooks import (
 )
 from grader.report.json_report import (
     render_report_json,
-    report_json_chunks,
     report_to_dict,
     review_queue,
     submission_to_dict,
 )
-from grader.report.output import MANAGED_FILES, Content, publish
+from grader.report.output import MANAGED_FILES, Staging, publish
 from grader.report.overview import render_overview
-from grader.roster import Roster, match_roster
+from grader.report.writer import MemorySink, ReportWriter, Sink
+from grader.roster import Roster
 
 #: Kept for callers of the first release.
 gradebook_rows = plain_gradebook
@@ -61,17 +61,20 @@ __all__ = [
     "UNMATCHED_FILE",
     "Assignment",
     "GradebookFormat",
+    "ReportWriter",
+    "Staging",
     "build_reports",
     "check_assignment",
     "check_gradebook",
     "check_roster_for",
+    "feedback_stem_map",
     "feedback_stems",
     "feedback_summary",
     "format_number",
     "gradebook_file",
     "gradebook_rows",
-    "iter_reports",
     "plain_gradebook",
+    "publish",
     "render_csv",
     "render_feedback_html",
     "render_feedback_md",
@@ -79,7 +82,6 @@ __all__ = [
     "render_overview",
     "render_report_json",
     "render_unmatched",
-    "report_json_chunks",
     "report_to_dict",
     "review_queue",
     "safe_cell",
@@ -100,46 +102,10 @@ def build_reports(
     reveal: bool = False,
 ) -> dict[str, str]:
     """Every output file of a run, as relative path → text, without touching the disk."""
-    return {
-        name: content if isinstance(content, str) else "".join(content)
-        for name, content in iter_reports(
-            report,
-            rubric,
-            gradebook=gradebook,
-            roster=roster,
-            assignment=assignment,
-            reveal=reveal,
-        )
-    }
-
-
-def iter_reports(
-    report: Report,
-    rubric: Rubric,
-    *,
-    gradebook: GradebookFormat = "plain",
-    roster: Roster | None = None,
-    assignment: Assignment | None = None,
-    reveal: bool = False,
-) -> Iterator[tuple[str, Content]]:
-    """Every output file of a run, one at a time (relative path, text or pieces of text), so
-    that a writer can put each on disk before the next is made."""
     check_gradebook(gradebook, roster, assignment)
-    match = match_roster(report, roster) if roster is not None else None
-    yield "report.json", report_json_chunks(report)
-    yield "grades.csv", render_gradebook("plain", report, rubric)
-    if gradebook != "plain":
-        yield (
-            gradebook_file(gradebook),
-            render_gradebook(gradebook, report, rubric, match=match, assignment=assignment),
-        )
-    if match is not None:
-        yield UNMATCHED_FILE, render_unmatched(match)
-    stems = feedback_stems(report)
-    for result, stem in zip(report.submissions, stems, strict=True):
-        yield f"feedback/{stem}.md", render_feedback_md(result, rubric, reveal=reveal)
-        yield f"feedback/{stem}.html", render_feedback_html(result, rubric, reveal=reveal)
-    yield "overview.html", render_overview(report, rubric, stems, match=match)
+    sink = MemorySink()
+    _write_all(sink, report, rubric, gradebook, roster, assignment, reveal)
+    return sink.files
 
 
 def write_reports(
@@ -155,14 +121,42 @@ def write_reports(
     """Write report.json, grades.csv, the LMS gradebook (with `gradebook` and a `roster`),
     unmatched_submissions.csv (with a roster), feedback/ and overview.html into `out_dir`.
 
-    The whole set is built first, then swapped in file by file with atomic renames; files an
-    earlier run wrote and this one does not are removed (see `grader.report.output`). Returns the
-    top-level paths written, report.json first and the feedback folder last."""
+    Each file is written into a staging folder as soon as it is made, then the whole set is
+    swapped in file by file with atomic renames; files an earlier run wrote and this one does not
+    are removed (see `grader.report.output`). Returns the top-level paths written, report.json
+    first and the feedback folder last. `grader grade` streams its results through the same
+    `ReportWriter` as they are graded."""
     check_gradebook(gradebook, roster, assignment)  # before anything is created on disk
-    files = iter_reports(
-        report, rubric, gradebook=gradebook, roster=roster, assignment=assignment, reveal=reveal
+    with Staging(out_dir) as staging:
+        _write_all(staging, report, rubric, gradebook, roster, assignment, reveal)
+        return staging.commit()
+
+
+def _write_all(
+    sink: Sink,
+    report: Report,
+    rubric: Rubric,
+    gradebook: GradebookFormat,
+    roster: Roster | None,
+    assignment: Assignment | None,
+    reveal: bool,
+) -> None:
+    stems = feedback_stem_map((s.id, s.source) for s in report.submissions)
+    writer = ReportWriter(
+        sink,
+        rubric,
+        stems,
+        gradebook=gradebook,
+        roster=roster,
+        assignment=assignment,
+        reveal=reveal,
     )
-    return publish(out_dir, files)
+    try:
+        for result in report.submissions:
+            writer.add(result)
+        writer.finish()
+    finally:
+        writer.close()
 
 
 def check_gradebook(

@@ -108,11 +108,18 @@ def safe_stem(submission_id: str) -> str:
 def feedback_stems(report: Report) -> list[str]:
     """One distinct file-name stem per submission, in report order. Two files with the same id
     (alice.md and alice.txt) are told apart by a hash of their source path."""
-    stems = [safe_stem(s.id) for s in report.submissions]
+    stems = feedback_stem_map((s.id, s.source) for s in report.submissions)
+    return [stems[(s.id, s.source)] for s in report.submissions]
+
+
+def feedback_stem_map(submissions: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """`feedback_stems` for (id, source) pairs known before the results: each pair's stem."""
+    pairs = list(submissions)
+    stems = [safe_stem(sid) for sid, _ in pairs]
     seen: dict[str, int] = {}
     for stem in stems:
         seen[stem.casefold()] = seen.get(stem.casefold(), 0) + 1
-    return [
-        f"{stem}-{_id_hash(s.source)}" if seen[stem.casefold()] > 1 else stem
-        for stem, s in zip(stems, report.submissions, strict=True)
-    ]
+    return {
+        (sid, source): f"{stem}-{_id_hash(source)}" if seen[stem.casefold()] > 1 else stem
+        for stem, (sid, source) in zip(stems, pairs, strict=True)
+    }

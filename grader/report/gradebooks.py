@@ -4,7 +4,7 @@ Blackboard. The rules each LMS applies, with their sources, are in docs/gradeboo
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -99,11 +99,15 @@ def check_roster_for(fmt: GradebookFormat, roster: Roster) -> None:
 def plain_gradebook(report: Report, rubric: Rubric) -> tuple[list[str], list[list[str]]]:
     """The plain gradebook: one row per submission, error rows included."""
     question_ids = [q.id for q in rubric.questions]
-    header = [
+    return plain_header(rubric), [plain_row(s, question_ids) for s in report.submissions]
+
+
+def plain_header(rubric: Rubric) -> list[str]:
+    return [
         "submission",
         "score",
         "max_score",
-        *(safe_cell(qid) for qid in question_ids),
+        *(safe_cell(q.id) for q in rubric.questions),
         "status",
         "needs_review",
         "error",
@@ -112,25 +116,24 @@ def plain_gradebook(report: Report, rubric: Rubric) -> tuple[list[str], list[lis
         "late",
         "files",
     ]
-    rows = []
-    for s in report.submissions:
-        per_question = {q.id: q.score for q in s.questions}
-        rows.append(
-            [
-                safe_cell(s.id),
-                safe_cell(s.score),
-                safe_cell(s.max_score),
-                *(safe_cell(per_question.get(qid)) for qid in question_ids),
-                s.status,
-                safe_cell(s.needs_review),
-                safe_cell(s.error),
-                safe_cell(" ".join(q.id for q in s.questions if q.manual)),
-                safe_cell(s.name),
-                safe_cell(s.late),
-                safe_cell("; ".join(s.files)),
-            ]
-        )
-    return header, rows
+
+
+def plain_row(result: SubmissionResult, question_ids: Sequence[str]) -> list[str]:
+    """One submission's row of grades.csv."""
+    per_question = {q.id: q.score for q in result.questions}
+    return [
+        safe_cell(result.id),
+        safe_cell(result.score),
+        safe_cell(result.max_score),
+        *(safe_cell(per_question.get(qid)) for qid in question_ids),
+        result.status,
+        safe_cell(result.needs_review),
+        safe_cell(result.error),
+        safe_cell(" ".join(q.id for q in result.questions if q.manual)),
+        safe_cell(result.name),
+        safe_cell(result.late),
+        safe_cell("; ".join(result.files)),
+    ]
 
 
 def _grade(result: SubmissionResult | None) -> str:
@@ -147,8 +150,11 @@ def render_gradebook(
     *,
     match: RosterMatch | None = None,
     assignment: Assignment | None = None,
+    summaries: Mapping[tuple[str, str], str] | None = None,
 ) -> str:
-    """The CSV text of one gradebook format. LMS formats need a roster `match`."""
+    """The CSV text of one gradebook format. LMS formats need a roster `match`; Moodle's
+    feedback column takes each student's summary from `summaries` ((id, source) → text) when
+    given, else from the result."""
     if fmt == "plain":
         return render_csv(*plain_gradebook(report, rubric))
     if match is None:
@@ -181,7 +187,7 @@ def render_gradebook(
             [
                 safe_cell(row.entry.value(column)),
                 _grade(row.result),
-                safe_cell(_moodle_feedback(row.result, rubric, row.problem)),
+                safe_cell(_moodle_feedback(row.result, rubric, row.problem, summaries)),
             ]
             for row in match.rows
         ]
@@ -195,11 +201,18 @@ def render_gradebook(
     return render_csv(header, rows, quote_all=True)
 
 
-def _moodle_feedback(result: SubmissionResult | None, rubric: Rubric, problem: str | None) -> str:
+def _moodle_feedback(
+    result: SubmissionResult | None,
+    rubric: Rubric,
+    problem: str | None,
+    summaries: Mapping[tuple[str, str], str] | None = None,
+) -> str:
     if problem is not None:
         return ""
     if result is None:
         return ""
+    if summaries is not None:
+        return summaries.get((result.id, result.source), "")
     return feedback_summary(result, rubric)
 
 

@@ -16,8 +16,10 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 from grader.errors import GraderError, UsageError
 
@@ -49,41 +51,67 @@ def publish(
     `out_dir` as described above; returns the top-level paths written (the feedback folder
     once). Pairs are written as they come, so a class's feedback is never all in memory."""
     pairs = files.items() if isinstance(files, Mapping) else files
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=out_dir, prefix=STAGING_PREFIX))
-    except OSError as exc:
-        raise UsageError(
-            f"{out_dir}: cannot write the reports there ({exc.strerror or exc}); "
-            "pass --out with a folder you can write to"
-        ) from None
-    try:
-        names: list[str] = []
+    with Staging(out_dir) as staging:
+        for name, content in pairs:
+            staging.write(name, content)
+        return staging.commit()
+
+
+class Staging:
+    """The staging folder of one run's reports (step 1 above): files are written into it one by
+    one, then `commit` swaps them into OUT_DIR (step 2). Leaving the `with` block without
+    committing leaves OUT_DIR as it was."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        self.names: list[str] = []
         try:
-            for name, content in pairs:
-                _check_name(name)
-                names.append(name)
-                target = staging / name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with open(target, "w", encoding="utf-8", newline="") as handle:
-                    if isinstance(content, str):
-                        handle.write(content)
-                    else:
-                        handle.writelines(content)
+            out_dir.mkdir(parents=True, exist_ok=True)
+            self.path = Path(tempfile.mkdtemp(dir=out_dir, prefix=STAGING_PREFIX))
+        except OSError as exc:
+            raise UsageError(
+                f"{out_dir}: cannot write the reports there ({exc.strerror or exc}); "
+                "pass --out with a folder you can write to"
+            ) from None
+
+    def __enter__(self) -> Staging:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+    @contextmanager
+    def open(self, name: str) -> Iterator[TextIO]:
+        """A text file of the run to write into, e.g. ``report.json`` line by line."""
+        _check_name(name)
+        self.names.append(name)
+        try:
+            target = self.path / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(target, "w", encoding="utf-8", newline="") as handle:
+                yield handle
         except OSError as exc:
             raise GraderError(
-                f"{out_dir}: could not write the reports ({exc.strerror or exc}); "
+                f"{self.out_dir}: could not write the reports ({exc.strerror or exc}); "
                 "the previous reports there are unchanged"
             ) from None
+
+    def write(self, name: str, content: Content) -> None:
+        with self.open(name) as handle:
+            if isinstance(content, str):
+                handle.write(content)
+            else:
+                handle.writelines(content)
+
+    def commit(self) -> list[Path]:
+        """Move every file written into OUT_DIR; returns the top-level paths."""
         try:
-            return _swap(staging, out_dir, names)
+            return _swap(self.path, self.out_dir, self.names)
         except OSError as exc:
             raise GraderError(
-                f"{out_dir}: could not move the new reports into place ({exc.strerror or exc}); "
-                "run again to replace every file"
+                f"{self.out_dir}: could not move the new reports into place "
+                f"({exc.strerror or exc}); run again to replace every file"
             ) from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _check_name(name: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,8 @@ MIN_FILES_FOR_WORKERS = 100
 #: (one TF-IDF transform and one fuzzy word table per question and chunk), small enough to keep
 #: both cores busy to the end and the progress bar moving.
 WORKER_CHUNK = 64
+#: Chunks given to each worker ahead of the one it is grading.
+IN_FLIGHT_PER_WORKER = 3
 
 
 class Grader:
@@ -235,11 +238,28 @@ def _grade_in_workers(
     context = multiprocessing.get_context(method)
     if method == "forkserver":
         context.set_forkserver_preload(["grader.grading"])
-    tasks = ([load if load.portable else load(grader.rubric) for load in chunk] for chunk in chunks)
+    # The pool feeds tasks from a thread as fast as the generator gives them; a semaphore keeps
+    # at most a few chunks per worker in flight, so files read here (zip members) and results
+    # waiting to be collected never pile up in memory.
+    in_flight = threading.BoundedSemaphore(IN_FLIGHT_PER_WORKER * jobs)
+    stopped = threading.Event()  # the caller stopped early: let the feeding thread end
+
+    def tasks() -> Iterator[list[_Load | Submission]]:
+        for chunk in chunks:
+            while not in_flight.acquire(timeout=0.1):
+                if stopped.is_set():
+                    return
+            yield [load if load.portable else load(grader.rubric) for load in chunk]
+
     with context.Pool(
         min(jobs, len(chunks)), initializer=_start_worker, initargs=(grader,)
     ) as pool:
-        yield from pool.imap(_grade_in_worker, tasks)
+        try:
+            for results in pool.imap(_grade_in_worker, tasks()):
+                in_flight.release()
+                yield results
+        finally:
+            stopped.set()
 
 
 _worker_grader: Grader | None = None

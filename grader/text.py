@@ -68,6 +68,13 @@ _CLAUSE_BREAK = re.compile(
     re.IGNORECASE,
 )
 
+#: What every clause break contains: a cheap test that spares most sentences the full pattern.
+_MAY_BREAK = re.compile(
+    r"[;\-,):]|\s(?:but|whereas|however|although|though|while|yet|unlike|instead|rather than|"
+    r"and)\b",
+    re.IGNORECASE,
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Unit:
@@ -128,7 +135,8 @@ def split_sentences(block: str) -> list[str]:
 
 def split_clauses(sentence: str) -> list[str]:
     """Clauses of a sentence, cut where a contrast or a new claim begins."""
-    parts = [p.strip(" ,") for p in _CLAUSE_BREAK.split(sentence)]
+    pieces = _CLAUSE_BREAK.split(sentence) if _MAY_BREAK.search(sentence) else [sentence]
+    parts = [p.strip(" ,") for p in pieces]
     return [p for p in parts if _TOKEN.search(p.lower())]  # has a word token
 
 

@@ -89,3 +89,18 @@ def test_sentence_like() -> None:
     assert is_sentence_like("The weights should be sampled independently.")
     assert not is_sentence_like("biases, zero, default, symmetry")
     assert is_sentence_like("It normalizes the inputs of each layer.")  # a verb we do not list
+
+
+_PIECES = st.sampled_from(
+    [" ", "  ", "\u00a0", ",", ";", ":", "-", ")", "(", "a", "b", "1", "I", "and", "But",
+     "whereas", "it", "they", "not", "first", "rather than", "Dropout", "slows", "."]
+)  # fmt: skip
+
+
+@given(st.lists(_PIECES, max_size=30).map("".join))
+def test_the_clause_prefilter_never_skips_a_break(sentence: str) -> None:
+    """`_MAY_BREAK` is only a shortcut: a sentence it passes over has no clause break."""
+    from grader.text import _CLAUSE_BREAK, _MAY_BREAK
+
+    if _MAY_BREAK.search(sentence) is None:
+        assert _CLAUSE_BREAK.search(sentence) is None

@@ -9,6 +9,7 @@ from grader.readers.base import Document
 
 # Control characters that never occur in text a person typed (tab, newlines and form feed do).
 _CONTROL = frozenset(range(32)) - {9, 10, 12, 13}
+_DROP_CONTROLS = dict.fromkeys(_CONTROL)  # str.translate table that deletes them
 
 
 def decode_text(raw: bytes, name: str) -> str:
@@ -47,7 +48,7 @@ def _bomless_utf16(head: bytes) -> str | None:
 
 def _checked(text: str, name: str) -> str:
     sample = text[:4096]
-    controls = sum(1 for ch in sample if ord(ch) in _CONTROL)
+    controls = len(sample) - len(sample.translate(_DROP_CONTROLS))
     if sample and controls > max(2, len(sample) // 100):
         raise SubmissionError(name, "not a text file (binary content)")
     return text

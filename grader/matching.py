@@ -574,7 +574,10 @@ class RubricMatcher:
         rubric's own words to students.)"""
         text = unit.text.lower().strip()
         cutoff = self.restatement_cutoff * 100
-        return any(fuzz.ratio(text, hint) >= cutoff for hint in index.hints)
+        return (
+            process.extractOne(text, index.hints, scorer=fuzz.ratio, score_cutoff=cutoff)
+            is not None
+        )
 
     def _restates_question(self, unit: Unit, index: _QuestionIndex) -> bool:
         """A unit that repeats the question's own text earns nothing. One that opens with a
@@ -583,12 +586,13 @@ class RubricMatcher:
             return False
         text = unit.text.lower().strip()
         cutoff = self.restatement_cutoff * 100
-        for sentence in index.question_sentences:
-            if fuzz.ratio(text, sentence) >= cutoff:
-                return True
-            if text.endswith("?") and fuzz.partial_ratio(text, sentence) >= cutoff - 10:
-                return True
-        return False
+        sentences = index.question_sentences
+        if process.extractOne(text, sentences, scorer=fuzz.ratio, score_cutoff=cutoff):
+            return True
+        return text.endswith("?") and (
+            process.extractOne(text, sentences, scorer=fuzz.partial_ratio, score_cutoff=cutoff - 10)
+            is not None
+        )
 
 
 def _items(question: Question) -> list[RubricItem]:

@@ -447,3 +447,44 @@ def test_eval_usage_errors_exit_2(args: list[str], message: str) -> None:
     result = runner.invoke(app, ["eval", *args])
     assert result.exit_code == 2
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_streamed_grading_writes_what_the_in_memory_report_gives(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """`grade` records and writes each result as it is graded (in workers, from a zip whose
+    members the parent reads); its files must be the ones `build_reports` makes from the whole
+    report at once."""
+    import zipfile
+
+    from benchmarks.generate import generate_folder
+    from grader import grading
+    from grader.grading import grade_folder
+    from grader.loading import load_rubric
+    from grader.report import build_reports
+
+    monkeypatch.setattr(grading, "MIN_FILES_FOR_WORKERS", 10)
+    monkeypatch.setattr(grading, "WORKER_CHUNK", 4)  # several chunks in flight
+    subs = tmp_path / "subs"
+    generate_folder(DL14_RUBRIC, subs, 30, seed=11)
+    archive = tmp_path / "class.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        for path in sorted(subs.iterdir()):
+            if not path.name.startswith("."):
+                handle.write(path, path.name)
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app, ["grade", str(archive), "-r", str(DL14_RUBRIC), "-o", str(out), "--jobs", "2"]
+    )
+    assert result.exit_code in (0, 3), result.output
+    rubric = load_rubric(DL14_RUBRIC)
+    expected = build_reports(grade_folder(rubric, archive), rubric)
+    written = {
+        str(path.relative_to(out)): path.read_text(encoding="utf-8")
+        for path in out.rglob("*")
+        if path.is_file() and path.name != "gradebook.db"
+    }
+    assert written.keys() == expected.keys()
+    for name, text in expected.items():
+        assert written[name] == text, name
+    assert len([n for n in written if n.startswith("feedback/")]) == 60

@@ -141,3 +141,19 @@ def test_chart_text_is_escaped() -> None:
 @pytest.mark.parametrize(("share", "ink"), [(0.0, "#1f2328"), (1.0, "#ffffff")])
 def test_heat_cells_keep_text_readable(share: float, ink: str) -> None:
     assert heat_style(share).endswith(f"color:{ink}")
+
+
+def test_tables_of_a_large_class_are_cut_and_say_so(report, dl14, monkeypatch) -> None:
+    """A page with a row per student for 100,000 students would not open: per-student tables
+    stop at MAX_TABLE_ROWS and say how many rows there are and where they all are."""
+    from grader.report import overview
+
+    monkeypatch.setattr(overview, "MAX_TABLE_ROWS", 2)
+    page = render_overview(report, dl14, feedback_stems(report))
+    students = page.split('id="student-table"')[1].split("</table>")[0]
+    assert students.count("<tr>") - 1 == 2
+    assert f"The first 2 of {len(report.submissions)} rows" in page
+    heat = page.split('id="heatmap"')[1].split("</table>")[0]
+    assert heat.count("<tr><th>") == 2
+    monkeypatch.setattr(overview, "MAX_TABLE_ROWS", 1000)
+    assert "The first" not in render_overview(report, dl14, feedback_stems(report))

@@ -42,7 +42,7 @@ class TfidfModel:
         self.ngram_range = ngram_range
         self.token_pattern = token_pattern
         self._tokens = re.compile(token_pattern)
-        self._word_ngram_ids: dict[str, tuple[int, ...]] = {}
+        self._word_ngram_ids: dict[str, np.ndarray] = {}
 
     def fit(self, corpus: Sequence[str]) -> TfidfModel:
         """Vocabulary (sorted, as scikit-learn orders it) and IDF from `corpus`."""
@@ -65,22 +65,10 @@ class TfidfModel:
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """texts × vocabulary, each row L2-normalised (all zero for a text with no known
         n-gram)."""
-        width = len(self.vocabulary_)
-        rows: list[int] = []
-        columns: list[int] = []
-        for row, text in enumerate(texts):
-            ids = self._ids(text)
-            rows.extend([row] * len(ids))
-            columns.extend(ids)
-        keys = np.asarray(rows, dtype=np.int64) * max(width, 1) + np.asarray(
-            columns, dtype=np.int64
-        )
-        unique, counts = np.unique(keys, return_counts=True)
-        row_of = unique // max(width, 1)
-        indices = (unique % max(width, 1)).astype(np.int32)
-        indptr = np.zeros(len(texts) + 1, dtype=np.int32)
-        np.cumsum(np.bincount(row_of, minlength=len(texts)), out=indptr[1:])
-        data = counts.astype(np.float64)
+        counts = self._char_counts(texts) if self.analyzer == "char_wb" else self._counts(texts)
+        indptr, indices = counts.indptr, counts.indices
+        row_of = np.repeat(np.arange(len(texts)), np.diff(indptr))
+        data = counts.data.astype(np.float64)
         np.log(data, out=data)
         data += 1.0
         data *= self.idf_[indices]
@@ -89,7 +77,63 @@ class TfidfModel:
         norms = np.sqrt(np.bincount(row_of, weights=data * data, minlength=len(texts)))
         scale = norms[row_of]
         data = np.divide(data, scale, out=data, where=scale > 0)
-        return sparse.csr_matrix((data, indices, indptr), shape=(len(texts), width))
+        return sparse.csr_matrix((data, indices, indptr), shape=(len(texts), len(self.vocabulary_)))
+
+    def _counts(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """texts × vocabulary n-gram counts, indices sorted in each row."""
+        rows: list[int] = []
+        columns: list[int] = []
+        for row, text in enumerate(texts):
+            ids = self._ids(text)
+            rows.extend([row] * len(ids))
+            columns.extend(ids)
+        return _count_matrix(
+            np.asarray(rows, dtype=np.int64),
+            np.asarray(columns, dtype=np.int64),
+            (len(texts), len(self.vocabulary_)),
+        )
+
+    def _char_counts(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """`_counts` for character n-grams, as (texts × words) @ (words × n-grams): each
+        distinct word of the batch is cut into n-grams once (and cached across batches)."""
+        words: dict[str, int] = {}
+        rows: list[int] = []
+        columns: list[int] = []
+        for row, text in enumerate(texts):
+            tokens = text.lower().split()
+            rows.extend([row] * len(tokens))
+            columns.extend([words.setdefault(w, len(words)) for w in tokens])
+        per_text = _count_matrix(
+            np.asarray(rows, dtype=np.int64),
+            np.asarray(columns, dtype=np.int64),
+            (len(texts), len(words)),
+        )
+        cache = self._word_ngram_ids
+        if len(cache) > WORD_CACHE_LIMIT:
+            cache.clear()
+        grams: list[np.ndarray] = []
+        for word in words:
+            known = cache.get(word)
+            if known is None:
+                vocabulary = self.vocabulary_
+                known = cache[word] = np.array(
+                    [
+                        vocabulary[g]
+                        for g in _char_ngrams(word, self.ngram_range)
+                        if g in vocabulary
+                    ],
+                    dtype=np.int64,
+                )
+            grams.append(known)
+        lengths = np.array([len(g) for g in grams], dtype=np.int64)
+        per_word = _count_matrix(
+            np.repeat(np.arange(len(words)), lengths),
+            np.concatenate([np.zeros(0, dtype=np.int64), *grams]),
+            (len(words), len(self.vocabulary_)),
+        )
+        counts = sparse.csr_matrix(per_text @ per_word)
+        counts.sum_duplicates()  # also sorts each row's columns
+        return counts
 
     # --- internals -----------------------------------------------------------------------
 
@@ -105,17 +149,12 @@ class TfidfModel:
         if self.analyzer == "word":
             grams = _word_ngrams(self._tokens.findall(text.lower()), self.ngram_range)
             return [vocabulary[g] for g in grams if g in vocabulary]
-        cache = self._word_ngram_ids
-        if len(cache) > WORD_CACHE_LIMIT:
-            cache.clear()
-        ids: list[int] = []
-        for word in text.lower().split():
-            known = cache.get(word)
-            if known is None:
-                grams = _char_ngrams(word, self.ngram_range)
-                known = cache[word] = tuple(vocabulary[g] for g in grams if g in vocabulary)
-            ids.extend(known)
-        return ids
+        return [
+            vocabulary[g]
+            for word in text.lower().split()
+            for g in _char_ngrams(word, self.ngram_range)
+            if g in vocabulary
+        ]
 
 
 def _word_ngrams(tokens: list[str], ngram_range: tuple[int, int]) -> list[str]:
@@ -137,3 +176,16 @@ def _char_ngrams(word: str, ngram_range: tuple[int, int]) -> list[str]:
             break
         grams.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
     return grams
+
+
+def _count_matrix(
+    rows: np.ndarray, columns: np.ndarray, shape: tuple[int, int]
+) -> sparse.csr_matrix:
+    """How often each (row, column) pair occurs, as a CSR matrix with sorted indices."""
+    width = max(shape[1], 1)
+    unique, counts = np.unique(rows * width + columns, return_counts=True)
+    indptr = np.zeros(shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(unique // width, minlength=shape[0]), out=indptr[1:])
+    return sparse.csr_matrix(
+        (counts.astype(np.float64), (unique % width).astype(np.int32), indptr), shape=shape
+    )

@@ -272,6 +272,8 @@ def test_unusable_models_are_usage_errors(tmp_path: Path, change, message: str) 
 
 
 def test_missing_paths_and_non_models_are_usage_errors(tmp_path: Path) -> None:
+    pytest.importorskip("safetensors")
+    pytest.importorskip("tokenizers")
     from grader.semantic import SentenceEncoder
 
     with pytest.raises(UsageError, match="no such semantic model"):

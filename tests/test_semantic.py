@@ -331,3 +331,20 @@ def test_real_model_puts_paraphrases_close() -> None:
     # sentence-transformers' widely published first values for this sentence.
     first = encoder.encode(["This is an example sentence"])[0][:3]
     assert np.allclose(first, [0.0677, 0.0635, 0.0487], atol=2e-3)
+
+
+def test_eval_uses_a_semantic_model_end_to_end(model_dir: Path) -> None:
+    from typer.testing import CliRunner
+
+    from grader.cli import app
+
+    folds = Path(__file__).resolve().parent / "data" / "datasets" / "folds.csv"
+    args = ["eval", "--dataset", str(folds), "--semantic-model", str(model_dir)]
+    result = CliRunner().invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert figures["semantic"] is True and figures["answers"] == 23
+    text = CliRunner().invoke(app, args, env={"GRADER_SEMANTIC_MODEL": ""})
+    assert "features include sentence embeddings" in text.output
+    plain = CliRunner().invoke(app, args[:3], env={"GRADER_SEMANTIC_MODEL": str(model_dir)})
+    assert "features include sentence embeddings" in plain.output  # the environment variable

@@ -45,7 +45,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from grader.datasets import Dataset, GradedAnswer
-from grader.drafting import draft_rubric
+from grader.drafting import draft_rubric, split_ideas
 from grader.errors import UsageError
 from grader.features import (
     FUZZY_NAMES,
@@ -58,7 +58,16 @@ from grader.features import (
 )
 from grader.grading import Grader
 from grader.models import Submission
-from grader.text import content_tokens, is_negated, stem, tokenize
+from grader.semantic import EmbeddingCache, Encoder
+from grader.text import (
+    content_tokens,
+    is_negated,
+    normalize_text,
+    split_blocks,
+    split_sentences,
+    stem,
+    tokenize,
+)
 
 #: Neighbours averaged in the peer features.
 PEER_NEIGHBOURS = 5
@@ -69,6 +78,8 @@ SEED = 0
 ENSEMBLE = "ensemble"
 #: Protocols of `grader eval --dataset`.
 PROTOCOLS = ("mohler",)
+#: Ridge penalty of the semantic answer model (384 products and 384 differences of unit vectors).
+SEMANTIC_RIDGE_ALPHA = 10.0
 
 Progress = Callable[[str], None]
 
@@ -91,6 +102,8 @@ class RegressionResult(BaseModel):
     median_question_rmse: float
     models: dict[str, int]
     skipped_rows: int
+    #: Whether the optional sentence-embedding features were used (`--semantic-model`).
+    semantic: bool = False
 
 
 class ClassificationResult(BaseModel):
@@ -111,6 +124,8 @@ class ClassificationResult(BaseModel):
     per_label_f1: dict[str, float]
     models: dict[str, int]
     skipped_rows: int
+    #: Whether the optional sentence-embedding features were used (`--semantic-model`).
+    semantic: bool = False
 
 
 # --- features ---------------------------------------------------------------------------------
@@ -261,6 +276,105 @@ def _topics(train: Sequence[GradedAnswer], rows: Sequence[GradedAnswer]) -> Topi
     return TopicSimilarity(seed=SEED).fit([r.answer for r in train] + references)
 
 
+SEMANTIC_FEATURES = (
+    "sem_reference",
+    "sem_question",
+    "sem_question_reference",
+    "sem_idea_best",
+    "sem_idea_mean",
+    "sem_idea_worst",
+)
+
+
+def _sentences(text: str) -> list[str]:
+    sentences = [s for b in split_blocks(normalize_text(text)) for s in split_sentences(b)]
+    return sentences or [text]
+
+
+def semantic_features(rows: Sequence[GradedAnswer], embed: EmbeddingCache) -> np.ndarray:
+    """rows × SEMANTIC_FEATURES: sentence-embedding cosines of the answer with its reference,
+    its question, and each idea of the reference (the rubric's key points): the best match of
+    the whole answer with one idea, and how well the answer's best sentence covers each idea
+    (mean, worst). Paraphrases that share no words still come out close."""
+    answers = embed(r.answer for r in rows)
+    references = embed(r.reference_answer for r in rows)
+    questions = embed(r.question for r in rows)
+    ideas: dict[str, np.ndarray] = {}
+    table = np.zeros((len(rows), len(SEMANTIC_FEATURES)))
+    for i, row in enumerate(rows):
+        if row.reference_answer not in ideas:
+            ideas[row.reference_answer] = embed(
+                split_ideas(row.reference_answer) or [row.reference_answer]
+            )
+        idea_vectors = ideas[row.reference_answer]
+        sentences = np.vstack([answers[i][None, :], embed(_sentences(row.answer))])
+        covered = (idea_vectors @ sentences.T).max(axis=1)
+        table[i] = [
+            float(answers[i] @ references[i]),
+            float(answers[i] @ questions[i]),
+            float(questions[i] @ references[i]),
+            float((idea_vectors @ answers[i]).max()),
+            float(covered.mean()),
+            float(covered.min()),
+        ]
+    return table
+
+
+def semantic_answer_model(
+    rows: Sequence[GradedAnswer],
+    train: np.ndarray,
+    splits: Sequence[tuple[np.ndarray, np.ndarray]],
+    embed: EmbeddingCache,
+    *,
+    labels: Sequence[str] | None = None,
+) -> np.ndarray:
+    """What a linear model of the pair (answer, reference) in embedding space predicts: the
+    products and absolute differences of the two unit vectors, which say along which
+    directions of meaning an answer agrees with its reference, learned across questions.
+    One column (the score, ridge regression) or one per label (logistic probabilities).
+    `train` marks the training rows; they get the prediction of a model fitted without their
+    own part of `splits` (indices into the training rows: cross-fitting), the others that of a
+    model fitted on all of them."""
+    answers = embed(r.answer for r in rows)
+    references = embed(r.reference_answer for r in rows)
+    x = np.hstack([answers * references, np.abs(answers - references)])
+    # Only the training rows' grades are read: the others' stay unseen.
+    targets = (
+        np.array(
+            [
+                r.score if r.score is not None and t else np.nan
+                for r, t in zip(rows, train, strict=True)
+            ]
+        )
+        if labels is None
+        else np.array([r.label or "" if t else "" for r, t in zip(rows, train, strict=True)])
+    )
+    table = np.zeros((len(rows), 1 if labels is None else len(labels)))
+    train_ix = np.flatnonzero(train)
+
+    def fit_predict(fit_ix: np.ndarray, predict_ix: np.ndarray) -> np.ndarray:
+        if labels is None:
+            ridge = Ridge(alpha=SEMANTIC_RIDGE_ALPHA).fit(x[fit_ix], targets[fit_ix])
+            predicted: np.ndarray = ridge.predict(x[predict_ix])[:, None]
+            return predicted
+        present = sorted(set(targets[fit_ix].tolist()))
+        out = np.zeros((len(predict_ix), len(labels)))
+        if len(present) == 1:
+            out[:, list(labels).index(present[0])] = 1.0
+            return out
+        model = LogisticRegression(C=1.0, max_iter=2000).fit(x[fit_ix], targets[fit_ix])
+        probabilities = model.predict_proba(x[predict_ix])
+        for column, label in enumerate(model.classes_):
+            out[:, list(labels).index(label)] = probabilities[:, column]
+        return out
+
+    if (~train).any():
+        table[~train] = fit_predict(train_ix, np.flatnonzero(~train))
+    for fit_part, predict_part in splits:
+        table[train_ix[predict_part]] = fit_predict(train_ix[fit_part], train_ix[predict_part])
+    return table
+
+
 def _coverage(row: GradedAnswer, context: _Context) -> list[float]:
     """Key-point coverage through grader's own public API: the score and the evidence."""
     qid = context.rubric_ids[row.question_id]
@@ -300,13 +414,18 @@ def peer_features(
     *,
     labels: Sequence[str] | None,
     exclude_self: bool,
+    similarity: Callable[[list[str], list[str]], np.ndarray] | None = None,
 ) -> np.ndarray:
     """rows × peer features: how close an answer is to the graded training answers of its
     own question, and what those answers scored. With `exclude_self` (the training rows
-    themselves), an answer is never compared with itself."""
-    similarity = TextSimilarity().fit(
-        [r.answer for r in train] + list({r.reference_answer for r in train})
-    )
+    themselves), an answer is never compared with itself. `similarity` compares two lists
+    of texts (a matrix); by default TF-IDF cosine fitted on the training answers."""
+    if similarity is None:
+        similarity = (
+            TextSimilarity()
+            .fit([r.answer for r in train] + list({r.reference_answer for r in train}))
+            .matrix
+        )
     by_question: dict[str, list[int]] = defaultdict(list)
     for index, row in enumerate(train):
         by_question[row.question_id].append(index)
@@ -319,9 +438,7 @@ def peer_features(
         pool = by_question.get(qid, [])
         if not pool:
             continue
-        sims = similarity.matrix(
-            [rows[i].answer for i in row_indices], [train[j].answer for j in pool]
-        )
+        sims = similarity([rows[i].answer for i in row_indices], [train[j].answer for j in pool])
         for local, index in enumerate(row_indices):
             candidate = [
                 (float(sims[local, k]), j)
@@ -577,9 +694,12 @@ class Predictions:
     models: dict[str, int]
 
 
-def predict_folds(dataset: Dataset, *, progress: Progress | None = None) -> Predictions:
+def predict_folds(
+    dataset: Dataset, *, progress: Progress | None = None, encoder: Encoder | None = None
+) -> Predictions:
     """Cross-validation over the dataset's `cv_fold` column: each fold's scores are predicted by
-    a model trained on the other folds alone."""
+    a model trained on the other folds alone. With an `encoder` (the optional semantic
+    backend), sentence-embedding features join the others."""
     rows = dataset.rows
     if not dataset.has_folds:
         raise UsageError(f"{dataset.path}: cross-validation needs a cv_fold column")
@@ -589,6 +709,11 @@ def predict_folds(dataset: Dataset, *, progress: Progress | None = None) -> Pred
     # One thread: OpenMP's threads slow tree boosting down many times on a busy machine.
     with threadpool_limits(1):
         features = base_features(rows, _context(rows))
+        embed = EmbeddingCache(encoder) if encoder is not None else None
+        if embed is not None:
+            if progress is not None:
+                progress("semantic: encoding the answers")
+            features = np.hstack([features, semantic_features(rows, embed)])
         targets = np.array([r.score if r.score is not None else np.nan for r in rows])
         predicted = np.zeros(len(rows))
         chosen: Counter[str] = Counter()
@@ -596,8 +721,11 @@ def predict_folds(dataset: Dataset, *, progress: Progress | None = None) -> Pred
             train = np.array([r.fold != fold for r in rows])
             topics = _topics([r for r in rows if r.fold != fold], rows)
             words = answer_text_feature(rows, train, [r.fold or "" for r in rows])
-            x = np.hstack([features, topic_features(rows, topics), words])
             splits = _grouped_splits([r.fold or "" for r in rows if r.fold != fold], INNER_FOLDS)
+            parts = [features, topic_features(rows, topics), words]
+            if embed is not None:
+                parts.append(semantic_answer_model(rows, train, splits, embed))
+            x = np.hstack(parts)
             name, model = _select(_regressors(), x[train], targets[train], splits, _neg_rmse)
             chosen[name] += 1
             low, high = float(targets[train].min()), float(targets[train].max())
@@ -608,7 +736,11 @@ def predict_folds(dataset: Dataset, *, progress: Progress | None = None) -> Pred
 
 
 def evaluate_folds(
-    dataset: Dataset, *, protocol: str = "mohler", progress: Progress | None = None
+    dataset: Dataset,
+    *,
+    protocol: str = "mohler",
+    progress: Progress | None = None,
+    encoder: Encoder | None = None,
 ) -> RegressionResult:
     """Mohler et al. (2011): `predict_folds`, then Pearson r, RMSE and the median of the
     per-question RMSEs over the rows marked `evaluated` (the others only train)."""
@@ -618,7 +750,7 @@ def evaluate_folds(
         raise UsageError(f"{dataset.path}: the {protocol} protocol needs a cv_fold column")
     if any(r.score is None for r in dataset.rows):
         raise UsageError(f"{dataset.path}: the {protocol} protocol needs a numeric score column")
-    predictions = predict_folds(dataset, progress=progress)
+    predictions = predict_folds(dataset, progress=progress, encoder=encoder)
     rows = [r for r in dataset.rows if r.evaluated]
     truth = np.array([r.score for r in rows], dtype=float)
     guess = np.array(
@@ -640,14 +772,21 @@ def evaluate_folds(
         median_question_rmse=float(np.median(question_rmse)) if question_rmse else 0.0,
         models=predictions.models,
         skipped_rows=len(dataset.skipped),
+        semantic=encoder is not None,
     )
 
 
 def predict_split(
-    train: Dataset, test: Dataset, *, progress: Progress | None = None
+    train: Dataset,
+    test: Dataset,
+    *,
+    progress: Progress | None = None,
+    encoder: Encoder | None = None,
 ) -> Predictions:
     """The labels of `test` from a model trained on `train`. Test answers to questions that
-    have graded training answers get the peer features; the others a model without them."""
+    have graded training answers get the peer features; the others a model without them.
+    With an `encoder`, sentence-embedding features join the others (for the peer features
+    too: embedding similarity to the graded training answers)."""
     if any(r.label is None for r in train.rows):
         raise UsageError(f"{train.path}: needs a label (or score) column")
     labels = sorted({r.label for r in train.rows if r.label is not None})
@@ -662,16 +801,29 @@ def predict_split(
         test_base = np.hstack(
             [base_features(test.rows, context), topic_features(test.rows, topics)]
         )
+        embed = EmbeddingCache(encoder) if encoder is not None else None
+        if embed is not None:
+            if progress is not None:
+                progress("semantic: encoding the answers")
+            train_base = np.hstack([train_base, semantic_features(train.rows, embed)])
+            test_base = np.hstack([test_base, semantic_features(test.rows, embed)])
         y_train = np.array([r.label for r in train.rows])
+        everyone = [*train.rows, *test.rows]
+        in_train = np.arange(len(everyone)) < len(train.rows)
         seen_questions = {r.question_id for r in train.rows}
         seen = np.array([r.question_id in seen_questions for r in test.rows])
         predicted = np.empty(len(test.rows), dtype=object)
         chosen: Counter[str] = Counter()
         if (~seen).any():
             splits = _grouped_splits([r.question_id for r in train.rows], INNER_FOLDS)
-            name, model = _select(_classifiers(), train_base, y_train, splits, _weighted_f1)
+            x_train, x_test = train_base, test_base
+            if embed is not None:
+                pair = semantic_answer_model(everyone, in_train, splits, embed, labels=labels)
+                x_train = np.hstack([x_train, pair[in_train]])
+                x_test = np.hstack([x_test, pair[~in_train]])
+            name, model = _select(_classifiers(), x_train, y_train, splits, _weighted_f1)
             chosen[f"{name} (unseen questions)"] += int((~seen).sum())
-            predicted[~seen] = model.predict(test_base[~seen])
+            predicted[~seen] = model.predict(x_test[~seen])
             if progress is not None:
                 progress(f"unseen questions: {name}")
         if seen.any():
@@ -690,22 +842,59 @@ def predict_split(
                 test_rows, train.rows, targets, labels=labels, exclude_self=False
             )
             x_train = np.hstack([train_base, train_peer, train_words])
+            x_test = np.hstack([test_base[seen], test_peer, test_words])
             splits = _stratified_splits(y_train, INNER_FOLDS)
+            if embed is not None:
+                x_train, x_test = _semantic_seen(
+                    embed, train.rows, test_rows, targets, labels, (x_train, x_test)
+                )
             name, model = _select(_classifiers(), x_train, y_train, splits, _weighted_f1)
             chosen[f"{name} (seen questions)"] += int(seen.sum())
-            predicted[seen] = model.predict(np.hstack([test_base[seen], test_peer, test_words]))
+            predicted[seen] = model.predict(x_test)
             if progress is not None:
                 progress(f"seen questions: {name}")
     return Predictions([str(v) for v in predicted], dict(sorted(chosen.items())))
 
 
+def _semantic_seen(
+    embed: EmbeddingCache,
+    train: Sequence[GradedAnswer],
+    test: Sequence[GradedAnswer],
+    targets: Sequence[str],
+    labels: Sequence[str],
+    x: tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Adds to the seen-question features the peer features in embedding space and the
+    semantic answer model, cross-fitted on folds that do not depend on the labels."""
+    train_peer = peer_features(
+        train, train, targets, labels=labels, exclude_self=True, similarity=embed.similarity
+    )
+    test_peer = peer_features(
+        test, train, targets, labels=labels, exclude_self=False, similarity=embed.similarity
+    )
+    everyone = [*train, *test]
+    in_train = np.arange(len(everyone)) < len(train)
+    folds = KFold(n_splits=INNER_FOLDS, shuffle=True, random_state=SEED)
+    pair = semantic_answer_model(
+        everyone, in_train, list(folds.split(np.zeros(len(train)))), embed, labels=labels
+    )
+    return (
+        np.hstack([x[0], train_peer, pair[in_train]]),
+        np.hstack([x[1], test_peer, pair[~in_train]]),
+    )
+
+
 def evaluate_split(
-    train: Dataset, test: Dataset, *, progress: Progress | None = None
+    train: Dataset,
+    test: Dataset,
+    *,
+    progress: Progress | None = None,
+    encoder: Encoder | None = None,
 ) -> ClassificationResult:
     """SemEval-2013 Task 7: `predict_split`, then accuracy, macro-F1 and weighted-F1."""
     if any(r.label is None for r in test.rows):
         raise UsageError(f"{test.path}: needs a label (or score) column")
-    predictions = predict_split(train, test, progress=progress)
+    predictions = predict_split(train, test, progress=progress, encoder=encoder)
     labels = sorted({r.label for r in [*train.rows, *test.rows] if r.label is not None})
     truth = np.array([r.label for r in test.rows])
     guess = np.array(predictions.values)
@@ -728,6 +917,7 @@ def evaluate_split(
         per_label_f1={label: float(v) for label, v in zip(labels, per_label, strict=True)},
         models=predictions.models,
         skipped_rows=len(train.skipped) + len(test.skipped),
+        semantic=encoder is not None,
     )
 
 

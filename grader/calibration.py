@@ -203,4 +203,7 @@ def load_grader(
             calibration = None
         else:
             notes.append(f"using {path} (fitted on {calibration.submissions} labelled submissions)")
-    return rubric, calibrated_grader(rubric, calibration), notes
+    from grader.caching import cached_grader  # keeps the fitted grader for the next check
+
+    grader = cached_grader(rubric, calibration, lambda: calibrated_grader(rubric, calibration))
+    return rubric, grader, notes

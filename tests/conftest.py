@@ -14,6 +14,15 @@ DL14_RUBRIC = ROOT / "rubrics" / "dl_assignment_14.yaml"
 SHARED = ROOT.parent / "shared"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_grader_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Fitted graders cached by `check` and `grade` go to a folder of this test run, never to
+    the user's ~/.cache (subprocesses started by tests inherit it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GRADER_CACHE_DIR", str(tmp_path_factory.mktemp("grader-cache")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def dl14() -> Rubric:
     return load_rubric(DL14_RUBRIC)

@@ -120,7 +120,23 @@ class _QuestionIndex:
     question_sentences: list[str]
     hints: list[str]  # sentences of the item descriptions, lower-cased
 
+    item_verdicts: np.ndarray = field(init=False)  # per phrasing: "yes", "no" or ""
+    claims: np.ndarray = field(init=False)  # per phrasing: whether it states a misconception
+    # per misconception with `excused_by`: (columns of the excusing key points, its columns)
+    excuses: list[tuple[list[int], list[int]]] = field(init=False)
+
     def __post_init__(self) -> None:
+        self.item_verdicts = np.array([p.verdict or "" for p in self.phrasings])
+        self.claims = np.array([p.is_misconception for p in self.phrasings], dtype=bool)
+        columns: dict[str, list[int]] = {}
+        for column, phrasing in enumerate(self.phrasings):
+            columns.setdefault(phrasing.item_id, []).append(column)
+        self.excuses = [
+            (excusing, columns[m.id])
+            for m in self.question.misconceptions
+            if (excusing := [c for kp in m.excused_by for c in columns.get(kp, [])])
+            and m.id in columns
+        ]
         size = len(self.vocabulary)
         weights = self.coverage_weights
         self.coverage_weights_t = np.ascontiguousarray(weights.T)
@@ -183,15 +199,58 @@ class RubricMatcher:
             if kept_all and index.phrasings
             else np.zeros((0, len(index.phrasings), len(FEATURE_NAMES)))
         )
+        similarity = self._similarity(prepared, index, features)
         results = []
         offset = 0
         for answer_units in prepared:
             size = len(answer_units.kept)
+            rows = slice(offset, offset + size)
             results.append(
-                self._decide(question_id, index, answer_units, features[offset : offset + size])
+                self._decide(question_id, index, answer_units, features[rows], similarity[rows])
             )
             offset += size
         return results
+
+    def _similarity(
+        self, prepared: list[_AnswerUnits], index: _QuestionIndex, features: np.ndarray
+    ) -> np.ndarray:
+        """Every kept unit's similarity to every phrasing (units × phrasings), for all the
+        answers at once: the blended features, less what the rubric excuses, opposite verdicts
+        and claims a key point outclasses. Each row depends only on its own answer."""
+        units = [u for p in prepared for u in p.kept]
+        if not units or not index.phrasings:
+            return np.zeros((len(units), len(index.phrasings)))
+        similarity = self.blend(features)
+        # `excused_by`: a misconception is not made in a sentence that also states one of the
+        # key points that excuse it (sentences are numbered within their answer).
+        answer_of = np.repeat(np.arange(len(prepared)), [len(p.kept) for p in prepared])
+        sentence_of = np.array([u.sentence for u in units], dtype=np.int64)
+        _, sentence_group = np.unique(
+            answer_of * (int(sentence_of.max()) + 1) + sentence_of, return_inverse=True
+        )
+        for excusing, excused in index.excuses:
+            per_unit = similarity[:, excusing].max(axis=1)
+            per_sentence = np.full(int(sentence_group.max()) + 1, -np.inf)
+            np.maximum.at(per_sentence, sentence_group, per_unit)
+            rows = per_sentence[sentence_group] >= self.excuse_at
+            if rows.any():
+                similarity[np.ix_(rows, np.asarray(excused, dtype=np.int64))] = 0.0
+        # A sentence that opens with the opposite verdict ("Yes, it is okay...") cannot state an
+        # item whose phrasings answer "No".
+        unit_verdicts = np.array([leading_particle(u.text) or "" for u in units])
+        item_verdicts = index.item_verdicts
+        opposed = (unit_verdicts[:, None] != "") & (item_verdicts[None, :] != "")
+        opposed &= unit_verdicts[:, None] != item_verdicts[None, :]
+        similarity = np.where(opposed, 0.0, similarity)
+        claims = index.claims
+        if claims.any() and (~claims).any():
+            # Items compete for a sentence: one that states a key point clearly better than it
+            # states a misconception is not making that claim ("MC Dropout keeps dropout on at
+            # inference" is about MC Dropout, not the claim that dropout slows inference).
+            best_key_point = similarity[:, ~claims].max(axis=1, keepdims=True)
+            outclassed = best_key_point - similarity >= self.claim_margin
+            similarity = np.where(claims[None, :] & outclassed, 0.0, similarity)
+        return similarity
 
     def _prepare(self, answer: str, index: _QuestionIndex) -> _AnswerUnits:
         """Split an answer into units and set aside those that earn nothing: a sentence that
@@ -218,9 +277,15 @@ class RubricMatcher:
         )
 
     def _decide(
-        self, question_id: str, index: _QuestionIndex, prepared: _AnswerUnits, features: np.ndarray
+        self,
+        question_id: str,
+        index: _QuestionIndex,
+        prepared: _AnswerUnits,
+        features: np.ndarray,
+        similarity: np.ndarray,
     ) -> AnswerMatch:
-        """From one answer's features to its best evidence per item."""
+        """From one answer's features and similarities (`_similarity`) to its best evidence per
+        item."""
         candidates = prepared.kept
         empty_kp = {kp.id: ItemMatch(kp.id, 0.0) for kp in index.question.key_points}
         empty_mc = {m.id: ItemMatch(m.id, 0.0) for m in index.question.misconceptions}
@@ -228,23 +293,6 @@ class RubricMatcher:
             return AnswerMatch(
                 question_id, empty_kp, empty_mc, prepared.units, prepared.restated, prepared.hints
             )
-        similarity = self.blend(features)  # units × phrasings
-        similarity = self._excuse(candidates, index, similarity)
-        # A sentence that opens with the opposite verdict ("Yes, it is okay...") cannot state an
-        # item whose phrasings answer "No".
-        unit_verdicts = np.array([leading_particle(u.text) or "" for u in candidates])
-        item_verdicts = np.array([p.verdict or "" for p in index.phrasings])
-        opposed = (unit_verdicts[:, None] != "") & (item_verdicts[None, :] != "")
-        opposed &= unit_verdicts[:, None] != item_verdicts[None, :]
-        similarity = np.where(opposed, 0.0, similarity)
-        claims = np.array([p.is_misconception for p in index.phrasings])
-        if claims.any() and (~claims).any():
-            # Items compete for a sentence: one that states a key point clearly better than it
-            # states a misconception is not making that claim ("MC Dropout keeps dropout on at
-            # inference" is about MC Dropout, not the claim that dropout slows inference).
-            best_key_point = similarity[:, ~claims].max(axis=1, keepdims=True)
-            outclassed = best_key_point - similarity >= self.claim_margin
-            similarity = np.where(claims[None, :] & outclassed, 0.0, similarity)
         # The best unit per phrasing, then the best phrasing per item (the first to reach the
         # highest six-decimal similarity, as reported).
         best_rows = similarity.argmax(axis=0).tolist()
@@ -276,33 +324,6 @@ class RubricMatcher:
             keyword_list=not any(is_sentence_like(u.text) for u in candidates),
             off_topic_share=float(np.mean(best_per_unit < OFF_TOPIC_SIMILARITY)),
         )
-
-    def _excuse(
-        self, units: list[Unit], index: _QuestionIndex, similarity: np.ndarray
-    ) -> np.ndarray:
-        """Drop a misconception's match in a sentence that also states one of the key points
-        the rubric says excuse it (`excused_by`)."""
-        question = index.question
-        item_columns: dict[str, list[int]] = {}
-        for column, phrasing in enumerate(index.phrasings):
-            item_columns.setdefault(phrasing.item_id, []).append(column)
-        sentences = np.array([u.sentence for u in units])
-        for misconception in question.misconceptions:
-            excusing = [c for kp in misconception.excused_by for c in item_columns.get(kp, [])]
-            if not excusing:
-                continue
-            per_unit = similarity[:, excusing].max(axis=1)
-            excused_sentences = {
-                int(s)
-                for s in np.unique(sentences)
-                if per_unit[sentences == s].max() >= self.excuse_at
-            }
-            rows = np.array([u.sentence in excused_sentences for u in units])
-            if rows.any():
-                similarity = similarity.copy()
-                for column in item_columns[misconception.id]:
-                    similarity[rows, column] = 0.0
-        return similarity
 
     def blend(self, features: np.ndarray) -> np.ndarray:
         """Features (… × FEATURE_NAMES) → similarity in [0, 1]: the weighted mean of the first

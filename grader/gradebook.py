@@ -272,8 +272,8 @@ class Gradebook:
                 auto.id,
                 auto.status,
                 final.score,
-                auto.model_dump_json(),
-                final.model_dump_json(),
+                auto_json := auto.model_dump_json(),
+                auto_json if final is auto else final.model_dump_json(),
             ),
         )
         for q in auto.questions:

@@ -51,6 +51,11 @@ _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}")
 _ABBREVIATIONS = re.compile(
     r"\b(e\.g|i\.e|etc|vs|approx|fig|eq|cf|al|mr|ms|dr|resp|incl|w\.r\.t)\.(?=\s)", re.IGNORECASE
 )
+#: What every abbreviation above contains (a cheap test before the pattern runs).
+_ABBREVIATION_MARKS = (
+    "e.g.", "i.e.", "etc.", "vs.", "approx.", "fig.", "eq.", "cf.", "al.", "mr.", "ms.", "dr.",
+    "resp.", "incl.", "w.r.t.",
+)  # fmt: skip
 # A sentence ends at . ! ? before a space (abbreviations are protected first) or before a
 # capitalised word glued to it ("slow.Dropout").
 _SENTENCE_END = re.compile(
@@ -128,7 +133,12 @@ def split_blocks(text: str) -> list[str]:
 
 def split_sentences(block: str) -> list[str]:
     """Sentences of one block; abbreviations such as 'e.g.' do not end a sentence."""
-    protected = _ABBREVIATIONS.sub(lambda m: m.group(0).replace(".", "\x00"), block)
+    # ASCII text without any abbreviation's letters is left as it is, unscanned (beyond ASCII,
+    # case-insensitive matching has subtleties such as "ſ" matching "s": the pattern decides).
+    skip = block.isascii() and not any(a in block.lower() for a in _ABBREVIATION_MARKS)
+    protected = (
+        block if skip else _ABBREVIATIONS.sub(lambda m: m.group(0).replace(".", "\x00"), block)
+    )
     parts = _SENTENCE_END.split(protected)
     return [p.replace("\x00", ".").strip() for p in parts if p and p.strip()]
 

@@ -104,3 +104,19 @@ def test_the_clause_prefilter_never_skips_a_break(sentence: str) -> None:
 
     if _MAY_BREAK.search(sentence) is None:
         assert _CLAUSE_BREAK.search(sentence) is None
+
+
+@given(
+    st.lists(
+        st.sampled_from(["e.g.", "E.G.", "i.e", "etc", ".", " ", "\n", "vs", "w.r.t.", "al", "x"]),
+        max_size=20,
+    ).map("".join)
+)
+def test_sentences_are_split_the_same_with_or_without_the_abbreviation_shortcut(block) -> None:
+    """The shortcut that skips the abbreviation pattern changes no split."""
+    from grader.text import _ABBREVIATIONS, _SENTENCE_END
+
+    protected = _ABBREVIATIONS.sub(lambda m: m.group(0).replace(".", "\x00"), block)
+    parts = _SENTENCE_END.split(protected)
+    expected = [p.replace("\x00", ".").strip() for p in parts if p and p.strip()]
+    assert split_sentences(block) == expected

@@ -13,7 +13,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from typing import Protocol, TextIO
 
 from grader.models import Report, Rubric, RubricRef, SubmissionResult
@@ -85,13 +85,14 @@ class ReportWriter:
         self._question_ids = [q.id for q in rubric.questions]
         self._light: list[SubmissionResult] = []  # what the roster match needs of each result
         self._summaries: dict[tuple[str, str], str] = {}  # Moodle's feedback column
-        self._closing: list[AbstractContextManager[TextIO]] = []
+        self._open_files = ExitStack()  # report.json and grades.csv, written line by line
         self._count = 0
         if files:
-            self._json = self._open("report.json")
+            self._json = self._open_files.enter_context(sink.open("report.json"))
             self._json.write(report_head(_empty_report(rubric)) + '  "submissions": [')
-            self._csv_handle = self._open("grades.csv")
-            self._csv = csv.writer(self._csv_handle, lineterminator="\n")
+            self._csv = csv.writer(
+                self._open_files.enter_context(sink.open("grades.csv")), lineterminator="\n"
+            )
             self._csv.writerow(plain_header(rubric))
 
     def add(self, result: SubmissionResult) -> None:
@@ -144,15 +145,7 @@ class ReportWriter:
 
     def close(self) -> None:
         """Close the files still open (after an error: nothing is committed)."""
-        for context in reversed(self._closing):
-            context.__exit__(None, None, None)
-        self._closing.clear()
-
-    def _open(self, name: str) -> TextIO:
-        context = self.sink.open(name)
-        handle = context.__enter__()
-        self._closing.append(context)
-        return handle
+        self._open_files.close()
 
 
 def _empty_report(rubric: Rubric) -> Report:

@@ -218,26 +218,6 @@ class Gradebook:
 
     # --- runs --------------------------------------------------------------------------
 
-    def record_run(
-        self,
-        rubric: Rubric,
-        auto: Report,
-        final: Report,
-        *,
-        source: str,
-        anonymous: bool = False,
-        at: str | None = None,
-        grader_version: str = "",
-    ) -> int:
-        """Store one run: the automatic results, the reported ones and every answer's text."""
-        run_id = self.begin_run(
-            rubric, source=source, anonymous=anonymous, at=at, grader_version=grader_version
-        )
-        finals = {s.id: s for s in final.submissions}
-        for s in auto.submissions:
-            self.add_result(run_id, s, finals[s.id])
-        return run_id
-
     def begin_run(
         self,
         rubric: Rubric,

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from grader import Grader, Rubric, load_rubric
+from grader.datasets import Dataset, load_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -44,3 +45,18 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"needs {path} (CI and developers have ../shared; users do not)")
     return path
+
+
+@pytest.fixture(scope="session")
+def folds() -> Dataset:
+    """The small benchmark fixture with Mohler-style folds (written for the tests)."""
+    return load_dataset(DATA / "datasets" / "folds.csv")
+
+
+@pytest.fixture(scope="session")
+def split() -> tuple[Dataset, Dataset]:
+    """The small SemEval-style train/test fixture (written for the tests)."""
+    return (
+        load_dataset(DATA / "datasets" / "train.csv", target="label"),
+        load_dataset(DATA / "datasets" / "test.csv", target="label"),
+    )

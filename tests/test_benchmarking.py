@@ -22,19 +22,6 @@ from .conftest import DATA, shared_path
 DATASETS = DATA / "datasets"
 
 
-@pytest.fixture(scope="module")
-def folds() -> Dataset:
-    return load_dataset(DATASETS / "folds.csv")
-
-
-@pytest.fixture(scope="module")
-def split() -> tuple[Dataset, Dataset]:
-    return (
-        load_dataset(DATASETS / "train.csv", target="label"),
-        load_dataset(DATASETS / "test.csv", target="label"),
-    )
-
-
 def test_fold_protocol_reports_mohler_figures(folds: Dataset) -> None:
     result = evaluate_folds(folds, protocol="mohler")
     assert (result.folds, result.questions) == (3, 6)

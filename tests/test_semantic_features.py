@@ -18,7 +18,7 @@ from grader.benchmarking import (
     semantic_answer_model,
     semantic_features,
 )
-from grader.datasets import Dataset, load_dataset
+from grader.datasets import Dataset
 from grader.semantic import EmbeddingCache
 
 from .conftest import DATA
@@ -43,19 +43,6 @@ class HashingEncoder:
             out[row, -1] += 0.1  # never all zeros
         vectors: np.ndarray = out / np.linalg.norm(out, axis=1, keepdims=True)
         return vectors
-
-
-@pytest.fixture(scope="module")
-def folds() -> Dataset:
-    return load_dataset(DATASETS / "folds.csv")
-
-
-@pytest.fixture(scope="module")
-def split() -> tuple[Dataset, Dataset]:
-    return (
-        load_dataset(DATASETS / "train.csv", target="label"),
-        load_dataset(DATASETS / "test.csv", target="label"),
-    )
 
 
 def test_each_distinct_text_is_encoded_once() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from grader.archives import ArchiveError, ArchiveLimits
 from grader.collecting import (
     JUNK_PREFIXES,
+    FileReader,
     InputFile,
     StudentFiles,
     collect,
@@ -318,17 +319,9 @@ def load_submission(
         size = path.stat().st_size
     except OSError as exc:
         return Submission(id=sid, source=str(path), error=f"unreadable ({exc.strerror or exc})")
-    file = InputFile(str(path), (path.name,), size, 0.0, _path_reader(path))
+    file = InputFile(str(path), (path.name,), size, 0.0, FileReader(str(path)))
     group = StudentFiles(id=sid, name=None, late=False, source=str(path), files=[file], mtime=0.0)
     return load_student(group, rubric, max_bytes=max_bytes)
-
-
-def _path_reader(path: Path) -> Callable[[int], bytes]:
-    def read(limit: int) -> bytes:
-        with path.open("rb") as handle:
-            return handle.read(limit + 1)
-
-    return read
 
 
 @dataclass

@@ -3,8 +3,9 @@
 `ReportWriter.add` takes one result at a time, in report order, and writes what it can at once:
 its line of report.json, its row of grades.csv, its two feedback pages. What needs the whole
 class (the overview, the review queue, an LMS gradebook in roster order) is kept as counts and
-short rows (`Overview`) or light copies, and written by `finish`. Memory therefore stays flat
-as the class grows, and the same writer serves a class of five and one of a hundred thousand.
+short rows (`Overview`) or light copies, and written by `finish`. Memory therefore hardly grows
+with the class (a few KB per student), and the same writer serves a class of five and one of a
+hundred thousand.
 """
 
 from __future__ import annotations

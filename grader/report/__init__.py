@@ -39,8 +39,6 @@ from grader.report.gradebooks import (
     render_unmatched,
 )
 from grader.report.json_report import (
-    render_report_json,
-    report_to_dict,
     review_queue,
     submission_to_dict,
 )
@@ -80,9 +78,7 @@ __all__ = [
     "render_feedback_md",
     "render_gradebook",
     "render_overview",
-    "render_report_json",
     "render_unmatched",
-    "report_to_dict",
     "review_queue",
     "safe_cell",
     "safe_stem",

@@ -1,19 +1,18 @@
-"""report.json: the whole run, rounded for people and tools alike."""
+"""report.json: the whole run, rounded for people and tools alike.
+
+The file is written by `grader.report.writer.ReportWriter` from the pieces here: the run's
+fields indented, then one submission per line and one review-queue entry per line, each encoded
+by the json module's C encoder (which indented output cannot use: ten times faster for a class),
+so that one student's record is one line for grep and diff."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
-from grader.models import Report, SubmissionResult
+from grader.models import QuestionResult, Report, SubmissionResult
 from grader.report.common import SCORE_DECIMALS, SIMILARITY_DECIMALS
-
-
-def report_to_dict(report: Report) -> dict[str, Any]:
-    """The JSON form of a report, with scores rounded for people and tools alike."""
-    data = report.model_dump(mode="json")
-    _round_in_place(data)
-    return data
 
 
 def submission_to_dict(result: SubmissionResult) -> dict[str, Any]:
@@ -39,22 +38,6 @@ def _round_in_place(node: Any) -> None:
             _round_in_place(item)
 
 
-def render_report_json(report: Report) -> str:
-    """report.json as one string: the run's fields indented, then one submission per line and
-    one review-queue entry per line. Each line is encoded by the json module's C encoder, which
-    indented output cannot use (ten times faster for a class), and one student's record is one
-    line for grep and diff. `grader.report.writer` writes the same text a line at a time."""
-    lines = [submission_line(s) for s in report.submissions]
-    queue = [json.dumps(row, ensure_ascii=False) for row in review_queue(report)]
-    return (
-        report_head(report)
-        + json_list("submissions", lines)
-        + ",\n"
-        + json_list("review_queue", queue)
-        + "\n}\n"
-    )
-
-
 def report_head(report: Report) -> str:
     """The opening of report.json: every field of the run but its submissions."""
     head = report.model_dump(mode="json", exclude={"submissions"})
@@ -77,17 +60,34 @@ def json_list(key: str, lines: list[str]) -> str:
     return f"  {json.dumps(key)}: [\n    " + ",\n    ".join(lines) + "\n  ]"
 
 
-def review_queue(report: Report) -> list[dict[str, Any]]:
-    """Answers that need a human look, most doubtful first (then by id, for stable output)."""
-    queue = [
+#: One answer of the review queue: confidence (rounded as shown), submission, question, reasons.
+ReviewEntry = tuple[float, str, str, tuple[str, ...]]
+
+
+def review_entry(submission: str, question: QuestionResult) -> ReviewEntry:
+    return (
+        round(question.confidence, SIMILARITY_DECIMALS),
+        submission,
+        question.id,
+        tuple(question.review_reasons),
+    )
+
+
+def review_rows(entries: Iterable[ReviewEntry]) -> list[dict[str, Any]]:
+    """report.json's `review_queue`: most doubtful first, then by id, for stable output."""
+    return [
         {
-            "submission": s.id,
-            "question": q.id,
-            "confidence": round(q.confidence, SIMILARITY_DECIMALS),
-            "reasons": q.review_reasons,
+            "submission": submission,
+            "question": question,
+            "confidence": confidence,
+            "reasons": list(why),
         }
-        for s in report.submissions
-        for q in s.questions
-        if q.needs_review
+        for confidence, submission, question, why in sorted(entries, key=lambda e: e[:3])
     ]
-    return sorted(queue, key=lambda row: (row["confidence"], row["submission"], row["question"]))
+
+
+def review_queue(report: Report) -> list[dict[str, Any]]:
+    """Answers of `report` that need a human look (see `review_rows`)."""
+    return review_rows(
+        review_entry(s.id, q) for s in report.submissions for q in s.questions if q.needs_review
+    )

@@ -12,11 +12,13 @@ import statistics
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from grader.models import Report, Rubric, SubmissionResult
 from grader.report.charts import bar_chart_svg, histogram_svg
-from grader.report.common import SIMILARITY_DECIMALS, format_number
+from grader.report.common import format_number
 from grader.report.feedback import FOUND_CREDIT
+from grader.report.json_report import ReviewEntry, review_entry, review_rows
 from grader.report.page import esc, render_page
 from grader.roster import RosterMatch
 
@@ -89,8 +91,7 @@ class Overview:
         ]
         self.credits = [array("d") for _ in self.columns]
         self.misconceptions: dict[str, _MisconceptionHits] = {}
-        # confidence, submission, question, reasons, stem
-        self.review: list[tuple[float, str, str, tuple[str, ...], str]] = []
+        self.review: list[tuple[ReviewEntry, str]] = []  # and the submission's feedback stem
         self.heat_rows: list[str] = []
         self.student_rows: list[str] = []
         self.stems: dict[tuple[str, str], str] = {}  # (id, source) → stem, for the roster
@@ -111,15 +112,7 @@ class Overview:
                 self.errors.append((stem, result.id, result.source, result.error or ""))
         for question in result.questions:
             if question.needs_review:
-                self.review.append(
-                    (
-                        round(question.confidence, SIMILARITY_DECIMALS),
-                        result.id,
-                        question.id,
-                        tuple(question.review_reasons),
-                        stem,
-                    )
-                )
+                self.review.append((review_entry(result.id, question), stem))
         if result.status != "graded":
             return
         self.totals.append(result.score or 0.0)
@@ -330,16 +323,12 @@ class Overview:
         parts.append("</tbody></table></section>")
         return parts
 
-    def review_queue(self) -> list[dict[str, object]]:
-        """Answers that need a human look, most doubtful first (then by id): report.json's
-        `review_queue`."""
-        return [
-            {"submission": sid, "question": qid, "confidence": confidence, "reasons": list(why)}
-            for confidence, sid, qid, why, _ in sorted(self.review, key=lambda r: r[:3])
-        ]
+    def review_queue(self) -> list[dict[str, Any]]:
+        """report.json's `review_queue` for the results added so far."""
+        return review_rows(entry for entry, _ in self.review)
 
     def _review(self) -> list[str]:
-        queue = sorted(self.review, key=lambda r: r[:3])
+        queue = sorted(self.review, key=lambda r: r[0][:3])
         parts = ['<section id="review"><h2>Needs review</h2>']
         if not queue:
             parts.append("<p>No answer needs review.</p></section>")
@@ -351,7 +340,7 @@ class Overview:
             '<th>submission</th><th>question</th><th class="num">confidence</th><th>why</th>'
             "</tr></thead><tbody>"
         )
-        for confidence, sid, qid, why, stem in queue[:MAX_TABLE_ROWS]:
+        for (confidence, sid, qid, why), stem in queue[:MAX_TABLE_ROWS]:
             parts.append(
                 f"<tr><td>{_link(stem, sid)}</td>"
                 f"<td>{esc(qid)}</td>"

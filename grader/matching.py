@@ -40,7 +40,7 @@ from grader.text import (
     split_sentences,
     split_units,
 )
-from grader.vectorizing import TfidfModel
+from grader.vectorizing import TfidfModel, count_matrix
 
 FEATURE_NAMES = ("coverage", "pairs", "word_tfidf", "char_tfidf", "anchored")
 
@@ -622,10 +622,9 @@ def _items(question: Question) -> list[RubricItem]:
 
 def _indicator(rows: np.ndarray, columns: np.ndarray, shape: tuple[int, int]) -> sparse.csr_matrix:
     """A sparse 0/1 table with a one at each (row, column) given, repeats counted once."""
-    keys = np.unique(rows * shape[1] + columns) if shape[1] else np.zeros(0, dtype=np.int64)
-    return sparse.csr_matrix(
-        (np.ones(len(keys)), (keys // max(shape[1], 1), keys % max(shape[1], 1))), shape=shape
-    )
+    table = count_matrix(rows, columns, shape)
+    table.data[:] = 1.0
+    return table
 
 
 def _rubric_corpus(rubric: Rubric) -> list[str]:

@@ -87,7 +87,7 @@ class TfidfModel:
             ids = self._ids(text)
             rows.extend([row] * len(ids))
             columns.extend(ids)
-        return _count_matrix(
+        return count_matrix(
             np.asarray(rows, dtype=np.int64),
             np.asarray(columns, dtype=np.int64),
             (len(texts), len(self.vocabulary_)),
@@ -103,7 +103,7 @@ class TfidfModel:
             tokens = text.lower().split()
             rows.extend([row] * len(tokens))
             columns.extend([words.setdefault(w, len(words)) for w in tokens])
-        per_text = _count_matrix(
+        per_text = count_matrix(
             np.asarray(rows, dtype=np.int64),
             np.asarray(columns, dtype=np.int64),
             (len(texts), len(words)),
@@ -126,7 +126,7 @@ class TfidfModel:
                 )
             grams.append(known)
         lengths = np.array([len(g) for g in grams], dtype=np.int64)
-        per_word = _count_matrix(
+        per_word = count_matrix(
             np.repeat(np.arange(len(words)), lengths),
             np.concatenate([np.zeros(0, dtype=np.int64), *grams]),
             (len(words), len(self.vocabulary_)),
@@ -178,7 +178,7 @@ def _char_ngrams(word: str, ngram_range: tuple[int, int]) -> list[str]:
     return grams
 
 
-def _count_matrix(
+def count_matrix(
     rows: np.ndarray, columns: np.ndarray, shape: tuple[int, int]
 ) -> sparse.csr_matrix:
     """How often each (row, column) pair occurs, as a CSR matrix with sorted indices."""

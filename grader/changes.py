@@ -64,33 +64,52 @@ def diff_reports(
     current_hashes: Mapping[AnswerKey, str] | None = None,
 ) -> RunDiff:
     """Compare two runs of one rubric; with the answer fingerprints, text changes are named too."""
-    if previous is None:
-        return RunDiff(
-            changes=[
-                SubmissionChange(s.id, "new", None, s.score)
-                for s in sorted(current.submissions, key=lambda s: s.id)
-            ]
-        )
-    before = {s.id: s for s in previous.submissions}
+    diff = DiffBuilder(first_run=previous is None)
+    before = {s.id: s for s in previous.submissions} if previous is not None else {}
     after = {s.id: s for s in current.submissions}
-    old_hashes = previous_hashes or {}
-    new_hashes = current_hashes or {}
-    changes: list[SubmissionChange] = []
-    unchanged = 0
     for sid in sorted(before.keys() | after.keys()):
         old, new = before.get(sid), after.get(sid)
-        if old is None and new is not None:
-            changes.append(SubmissionChange(sid, "new", None, new.score))
-        elif new is None and old is not None:
-            changes.append(SubmissionChange(sid, "gone", old.score, None))
-        elif old is not None and new is not None:
-            change = _compare_submission(old, new, old_hashes, new_hashes)
-            if change is None:
-                unchanged += 1
-            else:
-                changes.append(change)
-    changes.sort(key=change_order)
-    return RunDiff(changes=changes, unchanged=unchanged)
+        if new is None:
+            diff.gone(sid, old.score if old is not None else None)
+        else:
+            diff.compare(old, new, previous_hashes or {}, current_hashes or {})
+    return diff.result()
+
+
+class DiffBuilder:
+    """The changes of a run, gathered student by student (`diff_reports` over two reports,
+    `grader.gradebook.RunRecorder` as results are graded), in the order they are listed."""
+
+    def __init__(self, *, first_run: bool) -> None:
+        self.first_run = first_run
+        self.changes: list[SubmissionChange] = []
+        self.unchanged = 0
+
+    def compare(
+        self,
+        old: SubmissionResult | None,
+        new: SubmissionResult,
+        old_hashes: Mapping[AnswerKey, str],
+        new_hashes: Mapping[AnswerKey, str],
+    ) -> None:
+        """A student of this run, and their result in the previous one (None: new)."""
+        if old is None:
+            self.changes.append(SubmissionChange(new.id, "new", None, new.score))
+            return
+        change = _compare_submission(old, new, old_hashes, new_hashes)
+        if change is None:
+            self.unchanged += 1
+        else:
+            self.changes.append(change)
+
+    def gone(self, submission: str, score: float | None) -> None:
+        """A student of the previous run with no result in this one."""
+        self.changes.append(SubmissionChange(submission, "gone", score, None))
+
+    def result(self) -> RunDiff:
+        """A first run lists its students by id; a later one, moves first (`change_order`)."""
+        key = (lambda c: c.submission) if self.first_run else change_order
+        return RunDiff(changes=sorted(self.changes, key=key), unchanged=self.unchanged)
 
 
 _KIND_ORDER = {"moved": 0, "now unreadable": 1, "now readable": 1, "new": 2, "gone": 3}
@@ -99,16 +118,6 @@ _KIND_ORDER = {"moved": 0, "now unreadable": 1, "now readable": 1, "new": 2, "go
 def change_order(change: SubmissionChange) -> tuple[int, float, str]:
     """How a run's changes are listed: moves first, biggest first, then by student."""
     return (_KIND_ORDER[change.kind], -abs(change.delta), change.submission)
-
-
-def compare_submissions(
-    old: SubmissionResult,
-    new: SubmissionResult,
-    old_hashes: Mapping[AnswerKey, str],
-    new_hashes: Mapping[AnswerKey, str],
-) -> SubmissionChange | None:
-    """What changed for one student between two runs; None when nothing did."""
-    return _compare_submission(old, new, old_hashes, new_hashes)
 
 
 def _compare_submission(

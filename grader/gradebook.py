@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
-from grader.changes import RunDiff, SubmissionChange, change_order, compare_submissions
+from grader.changes import DiffBuilder, RunDiff
 from grader.errors import GradebookError
 from grader.models import Report, Rubric, RubricRef, SubmissionResult
 from grader.overrides import (
@@ -809,8 +809,7 @@ class RunRecorder:
         self.run_id = book.begin_run(
             rubric, source=source, anonymous=anonymous, at=at, grader_version=grader_version
         )
-        self.changes: list[SubmissionChange] = []
-        self.unchanged = 0
+        self.diff = DiffBuilder(first_run=self.previous is None)
         self.seen: set[str] = set()
 
     def add(self, result: SubmissionResult) -> SubmissionResult:
@@ -820,21 +819,12 @@ class RunRecorder:
         hashes = answer_hashes_of(result)
         grades = self.overrides.get(result.id)
         final = apply_overrides_to(result, self.rubric, grades, hashes) if grades else result
-        previous = self.previous
-        if previous is None:
-            self.changes.append(SubmissionChange(final.id, "new", None, final.score))
-        else:
-            old = self.book.run_result(previous, final.id)
-            if old is None:
-                self.changes.append(SubmissionChange(final.id, "new", None, final.score))
-            else:
-                change = compare_submissions(
-                    old, final, self.book.result_hashes(previous, final.id), hashes
-                )
-                if change is None:
-                    self.unchanged += 1
-                else:
-                    self.changes.append(change)
+        old, old_hashes = None, {}
+        if self.previous is not None:
+            old = self.book.run_result(self.previous, final.id)
+            if old is not None:
+                old_hashes = self.book.result_hashes(self.previous, final.id)
+        self.diff.compare(old, final, old_hashes, hashes)
         self.book.add_result(self.run_id, result, final)
         self.seen.add(result.id)
         return final
@@ -843,17 +833,14 @@ class RunRecorder:
         """The outcome once every result is in: the diff (students gone since the last run
         included), the run and the pseudonyms."""
         previous = self.previous
-        if previous is None:
-            self.changes.sort(key=lambda c: c.submission)
-        else:
+        if previous is not None:
             for sid, score in self.book.run_scores(previous):
                 if sid not in self.seen:
-                    self.changes.append(SubmissionChange(sid, "gone", score, None))
-            self.changes.sort(key=change_order)
+                    self.diff.gone(sid, score)
         return GradingOutcome(
             report=report,
             rubric_id=self.rubric.id,
-            diff=RunDiff(changes=self.changes, unchanged=self.unchanged),
+            diff=self.diff.result(),
             run_id=self.run_id,
             previous=previous,
             rubric_changed=previous is not None

@@ -66,7 +66,25 @@ class Grader:
         self, submissions: Sequence[Submission]
     ) -> list[tuple[SubmissionResult, dict[str, AnswerMatch | None]]]:
         """`grade_submissions`, also returning the matcher's view of each answer (what `eval`
-        shows for disagreements), so that nothing is matched twice."""
+        shows for disagreements), so that nothing is matched twice. A submission that makes
+        grading fail (a bug of ours) gets an error row; the others are graded as usual."""
+        try:
+            return self._grade_together(submissions)
+        except Exception as exc:  # one student's text must not stop the batch
+            if len(submissions) > 1:  # find the culprit: each result is the one it gets alone
+                return [pair for s in submissions for pair in self.grade_with_matches([s])]
+            failed = submissions[0].model_copy(
+                update={
+                    "error": f"could not be graded: internal error ({type(exc).__name__}: {exc})"
+                    "; please report it to the grader's developers with this file"
+                }
+            )
+            no_matches = dict.fromkeys((q.id for q in self.rubric.questions), None)
+            return [(self._result(failed, False, list(failed.notes), no_matches), no_matches)]
+
+    def _grade_together(
+        self, submissions: Sequence[Submission]
+    ) -> list[tuple[SubmissionResult, dict[str, AnswerMatch | None]]]:
         notes = [list(s.notes) for s in submissions]
         prepared: list[tuple[Submission, bool]] = [
             self._align(s, n) if s.error is None else (s, False)

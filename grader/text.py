@@ -58,27 +58,48 @@ _ABBREVIATION_MARKS = (
 )  # fmt: skip
 # A sentence ends at . ! ? before a space (abbreviations are protected first) or before a
 # capitalised word glued to it ("slow.Dropout").
+# (The shared "(?<=[.!?])" comes first, so that the engine rejects most positions at once.)
 _SENTENCE_END = re.compile(
-    r"(?<=[a-z]{3}[.!?])\s+(?=[a-z]{3})|(?<=[.!?])\s+(?=[\"'(\[A-Z0-9*])|(?<=[.!?])(?=[A-Z][a-z])"
+    r"(?<=[.!?])(?:(?<=[a-z]{3}[.!?])\s+(?=[a-z]{3})|\s+(?=[\"'(\[A-Z0-9*])|(?=[A-Z][a-z]))"
 )
 # Clause boundaries that change what a negation or a claim is about.
 _CLAUSE_BREAK = re.compile(
-    r"\s*;\s*|\s+-\s+|,?\s+(?=(?:but|whereas|however|although|though|while|yet|unlike|"
+    # every break begins with one of these: a cheap test that rejects most positions at once
+    r"(?=[\s;,:(]|and\s|(?:\d|[a-e]|i{1,3}|iv)\))"
+    r"(?:\s*;\s*|\s+-\s+|,?\s+(?=(?:but|whereas|however|although|though|while|yet|unlike|"
     r"instead|rather than)\b)|,\s+(?=not\b)"
     # "X slows training and it also slows inference": a second claim with its own subject
     r"|,?\s+and\s+(?=(?:it|they|this|that|these|those|we|you)\b)"
     # inline enumerations: "three ways: 1) A, 2) B and 3) C", "(a) ... (b) ...", "firstly, ..."
     r"|[:,;]?\s*(?:\band\s+)?\(?\b(?:\d|[a-e]|i{1,3}|iv)\)\s+"
-    r"|[:,;]\s*(?:and\s+)?(?=(?:first|second|third|finally|lastly)(?:ly)?\b)",
+    r"|[:,;]\s*(?:and\s+)?(?=(?:first|second|third|finally|lastly)(?:ly)?\b))",
     re.IGNORECASE,
 )
 
-#: What every clause break contains: a cheap test that spares most sentences the full pattern.
+#: What every clause break contains: cheap tests that spare most sentences the full pattern. A
+#: comma alone breaks nothing; it needs a "not", an enumeration's ")" or an ordinal after it.
 _MAY_BREAK = re.compile(
-    r"[;\-,):]|\s(?:but|whereas|however|although|though|while|yet|unlike|instead|rather than|"
-    r"and)\b",
+    r"[;)]|\s-\s|\s(?:but|whereas|however|although|though|while|yet|unlike|instead|rather than)\b"
+    r"|,\s+not\b|\sand\s+(?:it|they|this|that|these|those|we|you)\b"
+    r"|first|second|third|finally|lastly",
     re.IGNORECASE,
 )
+#: `_MAY_BREAK` for lower-cased ASCII text, less the ordinals (tested with `in`): faster, since
+#: each alternative starts with one of four characters.
+_MAY_BREAK_LOWER_ASCII = re.compile(
+    r"[\s,;)](?:(?<=[;)])|(?<=,)\s+not\b|(?<=\s)(?:-\s|and\s+(?:it|they|this|that|these|those|we|you)\b"
+    r"|(?:but|whereas|however|although|though|while|yet|unlike|instead|rather than)\b))"
+)
+_ORDINALS = ("first", "second", "third", "finally", "lastly")
+
+
+def _may_break(sentence: str) -> bool:
+    """False only when `_CLAUSE_BREAK` cannot match `sentence`. (Beyond ASCII, case-insensitive
+    matching has subtleties such as "ſ" matching "s": the IGNORECASE pattern decides.)"""
+    if not sentence.isascii():
+        return _MAY_BREAK.search(sentence) is not None
+    lowered = sentence.lower()
+    return any(o in lowered for o in _ORDINALS) or bool(_MAY_BREAK_LOWER_ASCII.search(lowered))
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +156,8 @@ def split_sentences(block: str) -> list[str]:
     """Sentences of one block; abbreviations such as 'e.g.' do not end a sentence."""
     # ASCII text without any abbreviation's letters is left as it is, unscanned (beyond ASCII,
     # case-insensitive matching has subtleties such as "ſ" matching "s": the pattern decides).
-    skip = block.isascii() and not any(a in block.lower() for a in _ABBREVIATION_MARKS)
+    lowered = block.lower()
+    skip = block.isascii() and not any(a in lowered for a in _ABBREVIATION_MARKS)
     protected = (
         block if skip else _ABBREVIATIONS.sub(lambda m: m.group(0).replace(".", "\x00"), block)
     )
@@ -145,7 +167,7 @@ def split_sentences(block: str) -> list[str]:
 
 def split_clauses(sentence: str) -> list[str]:
     """Clauses of a sentence, cut where a contrast or a new claim begins."""
-    pieces = _CLAUSE_BREAK.split(sentence) if _MAY_BREAK.search(sentence) else [sentence]
+    pieces = _CLAUSE_BREAK.split(sentence) if _may_break(sentence) else [sentence]
     parts = [p.strip(" ,") for p in pieces]
     return [p for p in parts if _TOKEN.search(p.lower())]  # has a word token
 
@@ -172,7 +194,9 @@ def subject_of(clause: str) -> str | None:
 def resolve_pronoun(clause: str, subject: str | None) -> str:
     """ "it also slows inference" → "Dropout also slows inference" when the subject is known,
     so that a claim made with a pronoun can stand alone."""
-    return _PRONOUN.sub(subject + " ", clause, count=1) if subject else clause
+    match = _PRONOUN.match(clause) if subject else None
+    # spliced, not substituted: a subject such as "\\gamma" is text, not a template
+    return f"{subject} {clause[match.end() :]}" if match else clause
 
 
 def split_units(text: str) -> list[Unit]:
@@ -407,8 +431,16 @@ def is_sentence_like(text: str) -> bool:
     # a verb we know, or enough grammar words to be a sentence with a verb we do not
     if len(tokens) < 4 or not (has_verb or sum(t in FUNCTION_WORDS for t in tokens) >= 2):
         return False
-    fragments = [tokenize(f) for f in _LIST_SEPARATOR.split(text)]
-    fragments = [f for f in fragments if f]
+    pieces = _LIST_SEPARATOR.split(text)
+    if len(pieces) < 3:
+        return True  # fewer than three fragments: not a list
+    fragments = []
+    for piece in pieces:
+        fragment = tokenize(piece)
+        if len(fragment) > 4:
+            return True  # a fragment too long for a list item
+        if fragment:
+            fragments.append(fragment)
     with_verb = sum(any(t in _VERB_LIKE for t in f) for f in fragments)
-    listed = len(fragments) >= 3 and all(len(f) <= 4 for f in fragments) and with_verb <= 1
+    listed = len(fragments) >= 3 and with_verb <= 1
     return not listed

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from benchmarks.generate import generate_folder
 from grader import grade_folder, grade_paths, grading, load_rubric
+from grader import matching as grading_matching
 from grader.loading import iter_submission_files
 
 from .conftest import DATA, DL14_RUBRIC, ROOT
@@ -64,6 +65,33 @@ def test_bad_files_keep_their_row(tmp_path: Path, dl14) -> None:
     assert rows["empty"].score is None
     assert rows["ben"].status == "graded"
     assert report.error_count == 1
+
+
+def test_a_text_that_trips_the_matcher_costs_its_row_not_the_batch(
+    tmp_path: Path, dl14, dl14_grader, monkeypatch
+) -> None:
+    """A bug triggered by one student's text (here: a splitter that fails on a marker) gives
+    that student an error row naming the failure; the rest of the class is graded exactly as
+    without that student."""
+    for name in ("alice_excellent.md", "ben_good.txt", "dev_weak.md"):
+        shutil.copy(EXAMPLES / name, tmp_path / name)
+    tricky = (EXAMPLES / "chloe_average.md").read_text().replace("\n\n", "\n\nTRIP-WIRE. ", 3)
+    (tmp_path / "chloe.md").write_text(tricky)
+    real_split = grading_matching.split_units
+
+    def fragile_split(text: str):  # type: ignore[no-untyped-def]
+        if "TRIP-WIRE" in text:
+            raise ValueError("the splitter tripped")
+        return real_split(text)
+
+    monkeypatch.setattr(grading_matching, "split_units", fragile_split)
+    report = grade_folder(dl14, tmp_path, grader=dl14_grader)
+    rows = {s.id: s for s in report.submissions}
+    assert rows["chloe"].status == "error"
+    assert "internal error (ValueError: the splitter tripped)" in (rows["chloe"].error or "")
+    (tmp_path / "chloe.md").unlink()
+    alone = {s.id: s for s in grade_folder(dl14, tmp_path, grader=dl14_grader).submissions}
+    assert {k: v for k, v in rows.items() if k != "chloe"} == alone
 
 
 @settings(

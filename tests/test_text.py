@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -92,18 +94,76 @@ def test_sentence_like() -> None:
 
 
 _PIECES = st.sampled_from(
-    [" ", "  ", "\u00a0", ",", ";", ":", "-", ")", "(", "a", "b", "1", "I", "and", "But",
-     "whereas", "it", "they", "not", "first", "rather than", "Dropout", "slows", "."]
+    [" ", "  ", "\u00a0", "\t", ",", ";", ":", "-", ")", "(", "a", "b", "1", "I", "iv", "and",
+     "AND", "But", "whereas", "rather than", "it", "they", "You", "not", "NOT", "first", "Firſt",
+     "lastly", "ly", "Dropout", "slows", "\u212a", "."]
 )  # fmt: skip
+
+#: The clause pattern as first written, without the first-character test in front: the
+#: reference the faster form must agree with.
+_CLAUSE_BREAK_AS_WRITTEN = re.compile(
+    r"\s*;\s*|\s+-\s+|,?\s+(?=(?:but|whereas|however|although|though|while|yet|unlike|"
+    r"instead|rather than)\b)|,\s+(?=not\b)"
+    r"|,?\s+and\s+(?=(?:it|they|this|that|these|those|we|you)\b)"
+    r"|[:,;]?\s*(?:\band\s+)?\(?\b(?:\d|[a-e]|i{1,3}|iv)\)\s+"
+    r"|[:,;]\s*(?:and\s+)?(?=(?:first|second|third|finally|lastly)(?:ly)?\b)",
+    re.IGNORECASE,
+)
+_SENTENCE_END_AS_WRITTEN = re.compile(
+    r"(?<=[a-z]{3}[.!?])\s+(?=[a-z]{3})|(?<=[.!?])\s+(?=[\"'(\[A-Z0-9*])|(?<=[.!?])(?=[A-Z][a-z])"
+)
 
 
 @given(st.lists(_PIECES, max_size=30).map("".join))
 def test_the_clause_prefilter_never_skips_a_break(sentence: str) -> None:
-    """`_MAY_BREAK` is only a shortcut: a sentence it passes over has no clause break."""
-    from grader.text import _CLAUSE_BREAK, _MAY_BREAK
+    """`_may_break` is only a shortcut: a sentence it passes over has no clause break."""
+    from grader.text import _CLAUSE_BREAK, _may_break
 
-    if _MAY_BREAK.search(sentence) is None:
+    if not _may_break(sentence):
         assert _CLAUSE_BREAK.search(sentence) is None
+        assert _CLAUSE_BREAK_AS_WRITTEN.search(sentence) is None
+
+
+@given(st.lists(_PIECES, max_size=30).map("".join))
+def test_clauses_are_cut_where_the_pattern_as_written_cuts_them(sentence: str) -> None:
+    from grader.text import _CLAUSE_BREAK
+
+    assert _CLAUSE_BREAK.split(sentence) == _CLAUSE_BREAK_AS_WRITTEN.split(sentence)
+
+
+@given(
+    st.lists(
+        st.sampled_from(["Dropout", "slows", "ab", "A", "x", "1", '"', "(", ".", "!", "?", " "]),
+        max_size=20,
+    ).map("".join)
+)
+def test_sentences_end_where_the_pattern_as_written_ends_them(block: str) -> None:
+    from grader.text import _SENTENCE_END
+
+    assert _SENTENCE_END.split(block) == _SENTENCE_END_AS_WRITTEN.split(block)
+
+
+def test_a_subject_that_looks_like_a_regex_template_is_read_as_text() -> None:
+    """LaTeX such as "\\gamma" once crashed a whole batch: the subject was used as a re.sub
+    template."""
+    units = split_units(
+        "\\gamma: it scales the output. It is learned.\n\n\\g<0> works.\n\nIt is odd."
+    )
+    assert [u.for_matching for u in units] == [
+        r"\gamma: it scales the output.",
+        r"\gamma is learned.",
+        r"\g<0> works.",
+        r"\g<0> is odd.",
+    ]
+
+
+def test_sentence_like_shortcuts_keep_the_list_rule() -> None:
+    # two separators: three fragments, all short, no verb → a list of keywords
+    assert not is_sentence_like("symmetry of the weights, He init, backprop through layers")
+    # a long fragment: not a list, whatever the separators
+    assert is_sentence_like("symmetry, He init, the weights are all equal at the start here")
+    # verbs in two fragments: not a list
+    assert is_sentence_like("weights are equal, biases are zero, gradients match")
 
 
 @given(

@@ -457,6 +457,8 @@ def _drop_repeats(
 ) -> list[tuple[InputFile, str]]:
     """Students often hand in the same answers twice (answers.docx and answers.pdf, a draft and
     its final version): of files that share 90% of their words, only the newest is read."""
+    if len(texts) < 2:
+        return texts
     newest_first = sorted(texts, key=lambda item: (-item[0].mtime, item[0].display))
     kept: list[tuple[InputFile, set[str]]] = []
     dropped: set[str] = set()

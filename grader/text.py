@@ -90,7 +90,6 @@ _MAY_BREAK_LOWER_ASCII = re.compile(
     r"[\s,;)](?:(?<=[;)])|(?<=,)\s+not\b|(?<=\s)(?:-\s|and\s+(?:it|they|this|that|these|those|we|you)\b"
     r"|(?:but|whereas|however|although|though|while|yet|unlike|instead|rather than)\b))"
 )
-_ORDINALS = ("first", "second", "third", "finally", "lastly")
 
 
 def _may_break(sentence: str) -> bool:
@@ -99,7 +98,14 @@ def _may_break(sentence: str) -> bool:
     if not sentence.isascii():
         return _MAY_BREAK.search(sentence) is not None
     lowered = sentence.lower()
-    return any(o in lowered for o in _ORDINALS) or bool(_MAY_BREAK_LOWER_ASCII.search(lowered))
+    return (
+        "first" in lowered
+        or "second" in lowered
+        or "third" in lowered
+        or "finally" in lowered
+        or "lastly" in lowered
+        or _MAY_BREAK_LOWER_ASCII.search(lowered) is not None
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,7 @@ class TfidfModel:
         self.token_pattern = token_pattern
         self._tokens = re.compile(token_pattern)
         self._word_ngram_ids: dict[str, np.ndarray] = {}
+        self._token_ngram_ids: dict[str | tuple[str, ...], int] = {}
 
     def fit(self, corpus: Sequence[str]) -> TfidfModel:
         """Vocabulary (sorted, as scikit-learn orders it) and IDF from `corpus`."""
@@ -60,6 +61,14 @@ class TfidfModel:
         idf += 1.0
         self.idf_ = idf
         self._word_ngram_ids = {}
+        # Word n-grams are looked up by their tokens (a word, or a tuple of n words), which
+        # spares joining every n-gram of every answer into a string first.
+        self._token_ngram_ids = {}
+        if self.analyzer == "word":
+            for text in corpus:
+                for gram in _token_ngrams(self._tokens.findall(text.lower()), self.ngram_range):
+                    key = gram if isinstance(gram, str) else " ".join(gram)
+                    self._token_ngram_ids[gram] = self.vocabulary_[key]
         return self
 
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
@@ -145,10 +154,11 @@ class TfidfModel:
 
     def _ids(self, text: str) -> list[int]:
         """Vocabulary ids of the n-grams of `text`, with repeats; unknown n-grams dropped."""
-        vocabulary = self.vocabulary_
         if self.analyzer == "word":
-            grams = _word_ngrams(self._tokens.findall(text.lower()), self.ngram_range)
-            return [vocabulary[g] for g in grams if g in vocabulary]
+            get = self._token_ngram_ids.get
+            grams = _token_ngrams(self._tokens.findall(text.lower()), self.ngram_range)
+            return [i for g in grams if (i := get(g)) is not None]
+        vocabulary = self.vocabulary_
         return [
             vocabulary[g]
             for word in text.lower().split()
@@ -162,6 +172,17 @@ def _word_ngrams(tokens: list[str], ngram_range: tuple[int, int]) -> list[str]:
     grams = list(tokens) if low == 1 else []
     for n in range(max(low, 2), min(high, len(tokens)) + 1):
         grams.extend(" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+    return grams
+
+
+def _token_ngrams(
+    tokens: list[str], ngram_range: tuple[int, int]
+) -> Iterable[str | tuple[str, ...]]:
+    """`_word_ngrams` as keys: a word for a 1-gram, a tuple of words for longer ones."""
+    low, high = ngram_range
+    grams: list[str | tuple[str, ...]] = list(tokens) if low == 1 else []
+    for n in range(max(low, 2), min(high, len(tokens)) + 1):
+        grams.extend(zip(*(tokens[k:] for k in range(n)), strict=False))  # shifted copies
     return grams
 
 

@@ -20,7 +20,7 @@ import json
 import re
 import secrets
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -242,8 +242,15 @@ class Gradebook:
         assert run_id is not None
         return run_id
 
-    def add_result(self, run_id: int, auto: SubmissionResult, final: SubmissionResult) -> None:
-        """Store one student's automatic and reported result, and the text of each answer."""
+    def add_result(
+        self,
+        run_id: int,
+        auto: SubmissionResult,
+        final: SubmissionResult,
+        hashes: Mapping[AnswerKey, str] | None = None,
+    ) -> None:
+        """Store one student's automatic and reported result, and the text of each answer
+        (`hashes`: the answers' fingerprints, when the caller has them already)."""
         self._execute(
             "INSERT INTO results (run_id, submission, status, score, auto_json, final_json)"
             " VALUES (?, ?, ?, ?, ?, ?)",
@@ -256,15 +263,14 @@ class Gradebook:
                 auto_json if final is auto else final.model_dump_json(),
             ),
         )
+        known = hashes or {}
+        texts: list[tuple[str, str]] = []
+        answers: list[tuple[object, ...]] = []
         for q in auto.questions:
             text = auto.answers.get(q.id, "")
-            digest_text = hash_answer(text)
-            self._execute(
-                "INSERT OR IGNORE INTO texts (hash, text) VALUES (?, ?)", (digest_text, text)
-            )
-            self._execute(
-                "INSERT INTO answers (run_id, submission, question, text_hash, score,"
-                " confidence, needs_review, misconceptions) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            digest_text = known.get((auto.id, q.id)) or hash_answer(text)
+            texts.append((digest_text, text))
+            answers.append(
                 (
                     run_id,
                     auto.id,
@@ -274,8 +280,14 @@ class Gradebook:
                     q.confidence,
                     int(q.needs_review),
                     " ".join(m.id for m in q.misconceptions),
-                ),
+                )
             )
+        self._execute_many("INSERT OR IGNORE INTO texts (hash, text) VALUES (?, ?)", texts)
+        self._execute_many(
+            "INSERT INTO answers (run_id, submission, question, text_hash, score,"
+            " confidence, needs_review, misconceptions) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            answers,
+        )
 
     def rubric_ids(self) -> list[str]:
         rows = self._execute("SELECT DISTINCT rubric_id FROM runs ORDER BY rubric_id").fetchall()
@@ -538,8 +550,17 @@ class Gradebook:
     # --- internals ---------------------------------------------------------------------
 
     def _execute(self, sql: str, parameters: Sequence[object] = ()) -> sqlite3.Cursor:
-        try:
+        with self._busy_is_an_error():
             return self.connection.execute(sql, parameters)
+
+    def _execute_many(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
+        with self._busy_is_an_error():
+            self.connection.executemany(sql, rows)
+
+    @contextmanager
+    def _busy_is_an_error(self) -> Iterator[None]:
+        try:
+            yield
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise GradebookError(
@@ -825,7 +846,7 @@ class RunRecorder:
             if old is not None:
                 old_hashes = self.book.result_hashes(self.previous, final.id)
         self.diff.compare(old, final, old_hashes, hashes)
-        self.book.add_result(self.run_id, result, final)
+        self.book.add_result(self.run_id, result, final, hashes)
         self.seen.add(result.id)
         return final
 

@@ -133,19 +133,19 @@ def test_an_interrupted_run_leaves_the_previous_state(
     before = sqlite3.connect(path).execute("SELECT count(*) FROM answers").fetchone()[0]
     (folder / "ana.md").write_text("### Ans 1\nNo idea.\n")
     calls = {"n": 0}
-    original = Gradebook._execute
+    original = Gradebook._execute_many
 
-    def flaky(self, sql, parameters=()):
+    def flaky(self, sql, rows):
         if sql.startswith("INSERT INTO answers"):
             calls["n"] += 1
-            if calls["n"] == 5:  # Ctrl-C in the middle of storing the answers
+            if calls["n"] == 3:  # Ctrl-C in the middle of storing the answers
                 raise Interrupt
-        return original(self, sql, parameters)
+        return original(self, sql, rows)
 
-    monkeypatch.setattr(Gradebook, "_execute", flaky)
+    monkeypatch.setattr(Gradebook, "_execute_many", flaky)
     with open_gradebook(path) as book, pytest.raises(Interrupt):
         run(book, nets, folder)
-    assert calls["n"] == 5
+    assert calls["n"] == 3
     check = sqlite3.connect(path)
     assert check.execute("SELECT count(*) FROM runs").fetchone()[0] == 1
     assert check.execute("SELECT count(*) FROM answers").fetchone()[0] == before

@@ -10,6 +10,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from pathlib import Path
 
 from grader.models import Report
@@ -47,6 +48,7 @@ def safe_cell(value: object) -> str:
     return text
 
 
+@lru_cache(maxsize=8192)  # the same few scores, on every page
 def format_number(value: float, decimals: int = SCORE_DECIMALS) -> str:
     """Fixed rounding for outputs; '-0' never appears."""
     rounded = round(float(value), decimals)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from grader.models import (
     KeyPoint,
@@ -31,6 +32,7 @@ FOUND_CREDIT = 0.5
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]{}|~#])")
 
 
+@lru_cache(maxsize=8192)  # a rubric's texts come back for every student
 def md_text(text: str) -> str:
     """Untrusted text for Markdown: one line, HTML entities escaped (a renderer that passes raw
     HTML through shows `<script>` as text), and Markdown punctuation escaped (no links, no

@@ -31,11 +31,12 @@ def _round_in_place(node: Any) -> None:
                     else SCORE_DECIMALS
                 )
                 node[key] = round(value, decimals) + 0.0
-            else:
+            elif isinstance(value, dict | list):
                 _round_in_place(value)
     elif isinstance(node, list):
         for item in node:
-            _round_in_place(item)
+            if isinstance(item, dict | list):  # a float in a list stays as it is
+                _round_in_place(item)
 
 
 def report_head(report: Report) -> str:

@@ -65,6 +65,7 @@ class Staging:
     def __init__(self, out_dir: Path) -> None:
         self.out_dir = out_dir
         self.names: list[str] = []
+        self._folders: set[Path] = set()  # made already: no mkdir call per feedback file
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
             self.path = Path(tempfile.mkdtemp(dir=out_dir, prefix=STAGING_PREFIX))
@@ -87,7 +88,9 @@ class Staging:
         self.names.append(name)
         try:
             target = self.path / name
-            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.parent not in self._folders:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self._folders.add(target.parent)
             with open(target, "w", encoding="utf-8", newline="") as handle:
                 yield handle
         except OSError as exc:

@@ -8,6 +8,7 @@ no script, no remote resource and no form is a second line of defence, not the f
 from __future__ import annotations
 
 import html
+from functools import lru_cache
 
 #: No scripts, no remote fetches, no forms, no plugins; inline styles and SVG only.
 CSP = (
@@ -71,7 +72,13 @@ footer { margin-top: 40px; color: var(--muted); font-size: 13px; }
 
 def esc(value: object) -> str:
     """Text for HTML element content and attribute values: & < > " ' escaped."""
-    return html.escape(str(value), quote=True)
+    return _escape(value) if isinstance(value, str) else html.escape(str(value), quote=True)
+
+
+@lru_cache(maxsize=8192)
+def _escape(text: str) -> str:
+    """Cached: a rubric's texts are escaped again for every student's page."""
+    return html.escape(text, quote=True)
 
 
 def render_page(title: str, body: str, *, lang: str = "en") -> str:

@@ -64,6 +64,7 @@ class TfidfModel:
         # Word n-grams are looked up by their tokens (a word, or a tuple of n words), which
         # spares joining every n-gram of every answer into a string first.
         self._token_ngram_ids = {}
+        self._pairs: tuple[np.ndarray, np.ndarray] | None = None
         if self.analyzer == "word":
             for text in corpus:
                 for gram in _token_ngrams(self._tokens.findall(text.lower()), self.ngram_range):
@@ -90,6 +91,8 @@ class TfidfModel:
 
     def _counts(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """texts × vocabulary n-gram counts, indices sorted in each row."""
+        if self.analyzer == "word" and self.ngram_range == (1, 2):
+            return self._word_pair_counts(texts)
         rows: list[int] = []
         columns: list[int] = []
         for row, text in enumerate(texts):
@@ -101,6 +104,52 @@ class TfidfModel:
             np.asarray(columns, dtype=np.int64),
             (len(texts), len(self.vocabulary_)),
         )
+
+    def _word_pair_counts(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """`_counts` for words and word pairs, in arrays: each word is looked up once; a pair
+        can only be known when both its words are (every word of the fitted corpus is), so
+        pairs are looked up as numbers."""
+        get = self._token_ngram_ids.get
+        tokens = [self._tokens.findall(text.lower()) for text in texts]
+        lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
+        words = np.fromiter(
+            (get(t, -1) for text_tokens in tokens for t in text_tokens),
+            dtype=np.int64,
+            count=int(lengths.sum()),
+        )
+        row_of = np.repeat(np.arange(len(texts)), lengths)
+        pair_codes, pair_ids = self._pair_table()
+        size = len(self.vocabulary_)
+        first, second = words[:-1], words[1:]
+        paired = (row_of[:-1] == row_of[1:]) & (first >= 0) & (second >= 0)
+        codes = first[paired] * size + second[paired]
+        slots = np.searchsorted(pair_codes, codes)
+        slots[slots == len(pair_codes)] = 0
+        found = pair_codes[slots] == codes if len(pair_codes) else np.zeros(len(codes), bool)
+        known = words >= 0
+        return count_matrix(
+            np.concatenate([row_of[known], row_of[:-1][paired][found]]),
+            np.concatenate([words[known], pair_ids[slots[found]]]),
+            (len(texts), size),
+        )
+
+    def _pair_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """Known word pairs as sorted codes (first word's id × vocabulary size + second's),
+        with their vocabulary ids."""
+        table = getattr(self, "_pairs", None)
+        if table is None:
+            size = len(self.vocabulary_)
+            ids = self._token_ngram_ids
+            pairs = sorted(
+                (ids[gram[0]] * size + ids[gram[1]], column)
+                for gram, column in ids.items()
+                if isinstance(gram, tuple)
+            )
+            table = self._pairs = (
+                np.array([code for code, _ in pairs], dtype=np.int64),
+                np.array([column for _, column in pairs], dtype=np.int64),
+            )
+        return table
 
     def _char_counts(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """`_counts` for character n-grams, as (texts × words) @ (words × n-grams): each

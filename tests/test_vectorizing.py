@@ -36,7 +36,12 @@ def _answers() -> list[str]:
 
 @pytest.mark.parametrize(
     ("analyzer", "ngram_range", "options"),
-    [("word", (1, 2), {"token_pattern": r"[a-z0-9]+"}), ("char_wb", (3, 5), {})],
+    [
+        ("word", (1, 2), {"token_pattern": r"[a-z0-9]+"}),  # the matcher's: counted in arrays
+        ("word", (1, 3), {"token_pattern": r"[a-z0-9]+"}),  # any other range: the general path
+        ("word", (2, 2), {"token_pattern": r"[a-z0-9]+"}),
+        ("char_wb", (3, 5), {}),
+    ],
 )
 def test_tfidf_matches_scikit_learn_to_the_last_bit(analyzer, ngram_range, options) -> None:
     corpus = _rubric_corpus(load_rubric(DL14_RUBRIC))

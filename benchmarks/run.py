@@ -55,17 +55,17 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _sample(pid: int) -> tuple[float, int] | None:
-    """(CPU seconds, peak RSS in bytes) of one process so far."""
+def _sample(pid: int) -> tuple[float, float, int] | None:
+    """(user CPU seconds, system CPU seconds, peak RSS in bytes) of one process so far."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return None
     fields = stat.rsplit(")", 1)[1].split()
-    cpu = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+    user, system = int(fields[11]) / CLOCK_TICKS, int(fields[12]) / CLOCK_TICKS
     peak = re.search(r"VmHWM:\s+(\d+) kB", status)
-    return cpu, int(peak.group(1)) * 1024 if peak else 0
+    return user, system, int(peak.group(1)) * 1024 if peak else 0
 
 
 class TreeMonitor:
@@ -75,7 +75,7 @@ class TreeMonitor:
     def __init__(self, pid: int, interval: float = 0.1) -> None:
         self.pid = pid
         self.interval = interval
-        self.seen: dict[int, tuple[float, int]] = {}
+        self.seen: dict[int, tuple[float, float, int]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -98,22 +98,38 @@ class TreeMonitor:
             pid = stack.pop()
             sample = _sample(pid)
             if sample is not None:
-                cpu, peak = sample
-                old_cpu, old_peak = self.seen.get(pid, (0.0, 0))
-                self.seen[pid] = (max(cpu, old_cpu), max(peak, old_peak))
+                old = self.seen.get(pid, (0.0, 0.0, 0))
+                self.seen[pid] = (
+                    max(sample[0], old[0]),
+                    max(sample[1], old[1]),
+                    max(sample[2], old[2]),
+                )
             stack.extend(_children(pid))
 
     @property
+    def user_cpu(self) -> float:
+        return sum(user for user, _, _ in self.seen.values())
+
+    @property
+    def system_cpu(self) -> float:
+        return sum(system for _, system, _ in self.seen.values())
+
+    @property
     def cpu(self) -> float:
-        return sum(cpu for cpu, _ in self.seen.values())
+        return self.user_cpu + self.system_cpu
+
+    @property
+    def main_cpu(self) -> float:
+        user, system, _ = self.seen.get(self.pid, (0.0, 0.0, 0))
+        return user + system
 
     @property
     def peak_rss(self) -> int:
-        return sum(peak for _, peak in self.seen.values())
+        return sum(peak for _, _, peak in self.seen.values())
 
     @property
     def main_peak_rss(self) -> int:
-        return self.seen.get(self.pid, (0.0, 0))[1]
+        return self.seen.get(self.pid, (0.0, 0.0, 0))[2]
 
 
 def _run_monitored(command: list[str]) -> dict[str, Any]:
@@ -131,6 +147,9 @@ def _run_monitored(command: list[str]) -> dict[str, Any]:
     return {
         "wall_s": wall,
         "cpu_s": monitor.cpu,
+        "user_cpu_s": monitor.user_cpu,
+        "system_cpu_s": monitor.system_cpu,
+        "main_cpu_s": monitor.main_cpu,
         "peak_rss_mb": monitor.peak_rss / 2**20,
         "main_peak_rss_mb": monitor.main_peak_rss / 2**20,
         "processes": len(monitor.seen),
@@ -248,13 +267,15 @@ def machine() -> dict[str, Any]:
 
 def markdown(rows: list[dict[str, Any]], commands: dict[str, Any] | None) -> str:
     lines = [
-        "| N | jobs | wall | submissions/s | CPU | peak RSS (all / main) | kernel CPU | ratio |",
+        "| N | jobs | wall | submissions/s | CPU (user + system) | peak RSS (all / main) "
+        "| kernel CPU | ratio |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
             f"| {r['n']:,} | {r['jobs']} | {r['wall_s']:.1f} s | {r['submissions_per_s']:.0f} | "
-            f"{r['cpu_s']:.1f} s | {r['peak_rss_mb']:.0f} / {r['main_peak_rss_mb']:.0f} MB | "
+            f"{r['cpu_s']:.1f} s ({r['user_cpu_s']:.1f} + {r['system_cpu_s']:.1f}) | "
+            f"{r['peak_rss_mb']:.0f} / {r['main_peak_rss_mb']:.0f} MB | "
             + (
                 f"{r['kernel_cpu_s']:.1f} s | {r['kernel_ratio']:.1f}× |"
                 if r["kernel_cpu_s"] is not None

@@ -776,28 +776,39 @@ def _align_any_order(similarity: np.ndarray) -> list[int]:
     (an earlier question after a later one costs a little more). Exact, over every set of
     questions already used."""
     blocks, questions = similarity.shape
+    rows = similarity.tolist()  # plain floats: this loop runs blocks × 2^questions × questions
+    # the cost of a switch from `current` to q
+    costs = [
+        [
+            ALIGN_SWITCH_PENALTY + (ALIGN_BACKWARD_PENALTY if q < current else 0.0)
+            for q in range(questions)
+        ]
+        for current in range(questions)
+    ]
     # state (mask of questions used, current question) → (score, previous state)
     states: dict[tuple[int, int], float] = {
-        (1 << q, q): float(similarity[0, q]) - ALIGN_SWITCH_PENALTY for q in range(questions)
+        (1 << q, q): rows[0][q] - ALIGN_SWITCH_PENALTY for q in range(questions)
     }
     history: list[dict[tuple[int, int], tuple[int, int] | None]] = [dict.fromkeys(states)]
+    unset = -np.inf
     for i in range(1, blocks):
-        row = similarity[i]
+        row = rows[i]
         nxt: dict[tuple[int, int], float] = {}
         back: dict[tuple[int, int], tuple[int, int] | None] = {}
-        for (mask, current), value in states.items():
-            stay = (mask, current)
-            candidate = value + float(row[current])
-            if candidate > nxt.get(stay, -np.inf):
-                nxt[stay], back[stay] = candidate, (mask, current)
+        best_so_far = nxt.get
+        for stay, value in states.items():
+            mask, current = stay
+            candidate = value + row[current]
+            if candidate > best_so_far(stay, unset):
+                nxt[stay], back[stay] = candidate, stay
+            switch_costs = costs[current]
             for q in range(questions):
                 if mask >> q & 1:
                     continue
-                cost = ALIGN_SWITCH_PENALTY + (ALIGN_BACKWARD_PENALTY if q < current else 0.0)
                 state = (mask | 1 << q, q)
-                candidate = value + float(row[q]) - cost
-                if candidate > nxt.get(state, -np.inf):
-                    nxt[state], back[state] = candidate, (mask, current)
+                candidate = value + row[q] - switch_costs[q]
+                if candidate > best_so_far(state, unset):
+                    nxt[state], back[state] = candidate, stay
         states = nxt
         history.append(back)
     best: tuple[int, int] | None = max(states, key=lambda s: (states[s], -s[0], -s[1]))

@@ -36,6 +36,12 @@ _PUNCT_MAP = str.maketrans(
 def normalize_text(text: str) -> str:
     """Canonical text: Unix newlines, NFKC (so 'ℓ1' reads 'l1'), plain quotes and spaces,
     no zero-width characters. Idempotent."""
+    if text.isascii() and "\r" not in text:
+        return text  # NFKC and the maps above change no ASCII character
+    return _normalize(text)
+
+
+def _normalize(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = unicodedata.normalize("NFKC", text)
     text = text.translate(_ZERO_WIDTH).translate(_PUNCT_MAP)
@@ -372,25 +378,40 @@ def marked_content_tokens(text: str, *, whole_clause: bool = False) -> tuple[tup
     `whole_clause`, a cue governs its whole segment, subject included: "quantization is not a
     sparsity method" then denies "quantization" too. An opening Yes/No is the verdict token,
     never negated."""
-    particle = leading_particle(text)
-    body = _LEADING_PARTICLE.sub("", text, count=1) if particle else text
-    body = _NON_NEGATING.sub(" ", expand_contractions(body))
-    marked: list[tuple[str, bool]] = [(particle, False)] if particle else []
+    verdict = _LEADING_PARTICLE.match(text)
+    body = text[verdict.end() :] if verdict else text
+    body = _without_non_negating(expand_contractions(body))
+    marked: list[tuple[str, bool]] = (
+        [("yes" if verdict.group(1) else "no", False)] if verdict else []
+    )
     segment_start = len(marked)
     negated = False
+    canonical = _CANONICAL.get
     for raw in _SCOPE_TOKEN.findall(body):
-        if not raw[0].isalnum() or raw in _SCOPE_BOUNDARIES:
+        if raw in _SEGMENT_ENDS:
             negated = False
             segment_start = len(marked)
             continue
-        token = _CANONICAL.get(raw, raw)
-        if token in NEGATIONS or token in NEGATING_VERBS:
+        token = canonical(raw, raw)
+        if token in _NEGATION_CUES:
             if whole_clause and not negated:
                 marked[segment_start:] = [(t, True) for t, _ in marked[segment_start:]]
             negated = True
         elif token not in FUNCTION_WORDS:
             marked.append((stem(token), negated))
     return tuple(marked)
+
+
+#: What ends a negation's scope: punctuation, or a word that opens a new clause.
+_SEGMENT_ENDS = _SCOPE_BOUNDARIES | frozenset(",;:()!?.[]")
+_NEGATION_CUES = NEGATIONS | NEGATING_VERBS
+
+
+def _without_non_negating(lowered: str) -> str:
+    """`_NON_NEGATING` phrases blanked out (each contains "no ", "not " or "nothing ")."""
+    if "no " in lowered or "not " in lowered or "nothing " in lowered:
+        return _NON_NEGATING.sub(" ", lowered)
+    return lowered
 
 
 def content_tokens(text: str) -> list[str]:

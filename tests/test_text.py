@@ -25,6 +25,14 @@ def test_normalising_twice_changes_nothing(text: str) -> None:
     assert normalize_text(once) == once
 
 
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_ascii_text_is_already_normal(text: str) -> None:
+    """The shortcut for ASCII text gives what the full normalisation gives."""
+    from grader.text import _normalize
+
+    assert normalize_text(text) == _normalize(text)
+
+
 def test_normalize_cleans_what_editors_insert() -> None:
     raw = "It\u2019s \u201cfine\u201d\u00a0\u200bwith \u2113\u2081\r\nnext\rline"
     assert normalize_text(raw) == 'It\'s "fine" with l1\nnext\nline'

@@ -192,3 +192,22 @@ def test_a_rubric_with_only_reference_answers_grades() -> None:
     assert full.score is not None and weak.score is not None
     assert full.score >= 2.5 > 0.5 >= weak.score
     assert [m.id for m in weak.questions[1].misconceptions] == ["q2.k1"]
+
+
+def test_results_cross_from_workers_unchanged(dl14, dl14_grader, tmp_path: Path) -> None:
+    """Workers send results as JSON plus the fields JSON leaves out: what arrives equals what
+    was sent, for graded rows, error rows and superseded duplicates alike."""
+    from grader.models import SubmissionResult
+
+    left_out = {name for name, f in SubmissionResult.model_fields.items() if f.exclude}
+    assert left_out == {"answers", "superseded_by"}, "a new excluded field must cross too"
+    (tmp_path / "empty.md").write_text("")
+    shutil.copy(EXAMPLES / "dev_weak.md", tmp_path / "dev.md")
+    results = list(grade_folder(dl14, tmp_path, grader=dl14_grader).submissions)
+    results.append(results[0].model_copy(update={"superseded_by": "dev (newer)"}))
+    assert any(r.answers for r in results) and any(r.status == "error" for r in results)
+    for result in results:
+        arrived = grading._from_wire(grading._to_wire(result))
+        assert arrived == result
+        assert arrived.answers == result.answers
+        assert arrived.superseded_by == result.superseded_by

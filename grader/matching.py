@@ -23,6 +23,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -505,7 +506,14 @@ class RubricMatcher:
         * anchored: whether the unit has one of the phrasing's anchor words, with its polarity.
         """
         marked = [marked_content_tokens(u.for_matching, whole_clause=whole_clause) for u in units]
-        answer_stems = sorted({stem_ for tokens in marked for stem_, _ in tokens})
+        # Every token of every unit, flat: its unit, position, stem and polarity.
+        lengths = np.fromiter(map(len, marked), dtype=np.int64, count=len(marked))
+        total = int(lengths.sum())
+        flat_stems: tuple[str, ...] = ()
+        flat_negated: tuple[bool, ...] = ()
+        if total:
+            flat_stems, flat_negated = zip(*chain.from_iterable(marked), strict=True)
+        answer_stems = sorted(set(flat_stems))
         shape = (len(units), len(index.phrasings))
         size = len(index.vocabulary)
         if not answer_stems or not size:
@@ -528,18 +536,10 @@ class RubricMatcher:
         # Every hit: (unit, position, signed vocabulary id), in unit and position order. Each
         # token is expanded into the vocabulary words its stem matches (usually none or one).
         stem_ids = {stem_: i for i, stem_ in enumerate(answer_stems)}
-        token_units = np.fromiter(
-            (row for row, tokens in enumerate(marked) for _ in tokens), dtype=np.int64
-        )
-        token_positions = np.fromiter(
-            (position for tokens in marked for position in range(len(tokens))), dtype=np.int64
-        )
-        token_stems = np.fromiter(
-            (stem_ids[stem_] for tokens in marked for stem_, _ in tokens), dtype=np.int64
-        )
-        token_negated = np.fromiter(
-            (negated for tokens in marked for _, negated in tokens), dtype=bool
-        )
+        token_units = np.repeat(np.arange(len(marked)), lengths)
+        token_positions = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        token_stems = np.fromiter(map(stem_ids.__getitem__, flat_stems), np.int64, count=total)
+        token_negated = np.fromiter(flat_negated, dtype=bool, count=total)
         match_stems, match_words = np.nonzero(matches)
         per_stem = np.bincount(match_stems, minlength=len(answer_stems))
         first_match = np.concatenate(([0], np.cumsum(per_stem)[:-1]))

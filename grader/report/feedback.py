@@ -124,7 +124,15 @@ def _sentence(text: str) -> str:
 # --- Markdown --------------------------------------------------------------------------------
 
 
-def render_feedback_md(result: SubmissionResult, rubric: Rubric, *, reveal: bool = False) -> str:
+def render_feedback_md(
+    result: SubmissionResult,
+    rubric: Rubric,
+    *,
+    reveal: bool = False,
+    feedback: list[QuestionFeedback] | None = None,
+) -> str:
+    """The Markdown feedback page (`feedback`: `question_feedback` of the result, when the
+    caller has it already)."""
     lines = [f"# {md_text(rubric.title)}", "", f"Feedback for **{md_text(result.id)}**", ""]
     if result.status != "graded":
         lines += [
@@ -139,7 +147,7 @@ def render_feedback_md(result: SubmissionResult, rubric: Rubric, *, reveal: bool
     if result.needs_review:
         lines += ["Some of your answers will be checked again by your teacher.", ""]
     lines += _notes_md(result)
-    for fb in question_feedback(result, rubric):
+    for fb in feedback if feedback is not None else question_feedback(result, rubric):
         lines += _question_md(fb, reveal=reveal)
     return "\n".join(lines).rstrip("\n") + "\n"
 
@@ -205,7 +213,14 @@ def _question_md(fb: QuestionFeedback, *, reveal: bool) -> list[str]:
 # --- HTML ------------------------------------------------------------------------------------
 
 
-def render_feedback_html(result: SubmissionResult, rubric: Rubric, *, reveal: bool = False) -> str:
+def render_feedback_html(
+    result: SubmissionResult,
+    rubric: Rubric,
+    *,
+    reveal: bool = False,
+    feedback: list[QuestionFeedback] | None = None,
+) -> str:
+    """The HTML feedback page (`feedback` as for `render_feedback_md`)."""
     parts = [
         f"<header><h1>{esc(rubric.title)}</h1>",
         f'<p class="sub">Feedback for <strong class="student">{esc(result.id)}</strong></p>',
@@ -230,7 +245,8 @@ def render_feedback_html(result: SubmissionResult, rubric: Rubric, *, reveal: bo
         )
     parts.append("</header>")
     parts.append(_notes_html(result))
-    feedback = question_feedback(result, rubric)
+    if feedback is None:
+        feedback = question_feedback(result, rubric)
     parts.append(
         '<nav><p class="sub">'
         + " · ".join(

@@ -12,6 +12,7 @@ import statistics
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from grader.models import Report, Rubric, SubmissionResult
@@ -32,6 +33,7 @@ _LIGHT = (241, 246, 253)
 _DARK = (10, 61, 145)
 
 
+@lru_cache(maxsize=4096)  # a few distinct credits fill thousands of cells
 def heat_style(fraction: float) -> str:
     """Background for a heat-map cell: light (0) to dark blue (1); white text on dark cells.
     The number is printed in every cell too, so colour is never the only channel."""

@@ -18,7 +18,12 @@ from contextlib import AbstractContextManager, ExitStack, contextmanager
 from typing import Protocol, TextIO
 
 from grader.models import Report, Rubric, RubricRef, SubmissionResult
-from grader.report.feedback import feedback_summary, render_feedback_html, render_feedback_md
+from grader.report.feedback import (
+    feedback_summary,
+    question_feedback,
+    render_feedback_html,
+    render_feedback_md,
+)
 from grader.report.gradebooks import (
     UNMATCHED_FILE,
     Assignment,
@@ -111,9 +116,10 @@ class ReportWriter:
         self._json.write(("\n    " if self._count == 0 else ",\n    ") + submission_line(result))
         self._count += 1
         self._csv.writerow(plain_row(result, self._question_ids))
+        feedback = question_feedback(result, self.rubric)  # sorted once for both pages
         for suffix, render in (("md", render_feedback_md), ("html", render_feedback_html)):
             with self.sink.open(f"feedback/{stem}.{suffix}") as handle:
-                handle.write(render(result, self.rubric, reveal=self.reveal))
+                handle.write(render(result, self.rubric, reveal=self.reveal, feedback=feedback))
 
     def finish(self) -> None:
         """Write what needs the whole class: the review queue, the roster files, the

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from grader import Submission
 
@@ -69,3 +71,36 @@ def test_keyword_list_is_flagged(dl14_grader) -> None:
 def test_restated_question_earns_nothing(dl14_grader) -> None:
     result = grade_one(dl14_grader, "q5", answer_in(ADVERSARIAL / "restated-question-q5.md"))
     assert result.score == 0
+
+
+_SUBJECTS = st.sampled_from(
+    ["It", "it", "They", "Dropout", "ELU (the unit):", "\\gamma:", "$\\beta$", "\\g<0>",
+     "\\1", "(a)", "1)", "No,", "Yes.", "Not", "ſ", "\u212a", "É", "😀", "# Q1", "| a | b |", ""]
+)  # fmt: skip
+_VERBS = st.sampled_from(["slows", "is not", "does not break", "helps", "and it", "- but", ";", ""])
+_OBJECTS = st.sampled_from(
+    ["inference", "symmetry", "e.g. zero biases", "the \\lambda term", "**x**", "`y`", "\u200b",
+     "whereas they do", "(b) noise", "?", ""]
+)  # fmt: skip
+_SENTENCE = st.builds(
+    lambda s, v, o, end: f"{s} {v} {o}{end}",
+    _SUBJECTS,
+    _VERBS,
+    _OBJECTS,
+    st.sampled_from([".", ". ", "?", "!", ":", "\n", "\n\n", ""]),
+)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(st.lists(_SENTENCE | st.text(max_size=12), min_size=1, max_size=12).map(" ".join))
+def test_no_answer_text_makes_the_matcher_fail(dl14_grader, text: str) -> None:
+    """Whatever a student writes (LaTeX such as "\\gamma: it ...", regex-like escapes, emoji,
+    stray Markdown), every question is matched: none ends up as an internal-error row."""
+    submission = Submission(id="x", source="test", answers={"q1": text, "q7": text})
+    result = dl14_grader.grade_submission(submission)
+    assert result.status == "graded", result.error

@@ -44,12 +44,24 @@ class TfidfModel:
         self._tokens = re.compile(token_pattern)
         self._word_ngram_ids: dict[str, np.ndarray] = {}
         self._token_ngram_ids: dict[str | tuple[str, ...], int] = {}
+        self._pairs: tuple[np.ndarray, np.ndarray] | None = None  # see `_pair_table`
 
     def fit(self, corpus: Sequence[str]) -> TfidfModel:
         """Vocabulary (sorted, as scikit-learn orders it) and IDF from `corpus`."""
         document_frequency: Counter[str] = Counter()
+        # Word n-grams are looked up by their tokens (a word, or a tuple of n words), which
+        # spares joining every n-gram of every answer into a string; the vocabulary names them
+        # joined, as scikit-learn does.
+        names: dict[str | tuple[str, ...], str] = {}
         for text in corpus:
-            document_frequency.update(set(self._ngrams(text)))
+            if self.analyzer == "word":
+                grams = _token_ngrams(self._tokens.findall(text.lower()), self.ngram_range)
+                named = [
+                    names.setdefault(g, g if isinstance(g, str) else " ".join(g)) for g in grams
+                ]
+            else:
+                named = [g for w in text.lower().split() for g in _char_ngrams(w, self.ngram_range)]
+            document_frequency.update(set(named))
         self.vocabulary_ = {gram: i for i, gram in enumerate(sorted(document_frequency))}
         frequencies = np.array(
             [document_frequency[g] for g in self.vocabulary_], dtype=np.float64
@@ -61,15 +73,8 @@ class TfidfModel:
         idf += 1.0
         self.idf_ = idf
         self._word_ngram_ids = {}
-        # Word n-grams are looked up by their tokens (a word, or a tuple of n words), which
-        # spares joining every n-gram of every answer into a string first.
-        self._token_ngram_ids = {}
-        self._pairs: tuple[np.ndarray, np.ndarray] | None = None
-        if self.analyzer == "word":
-            for text in corpus:
-                for gram in _token_ngrams(self._tokens.findall(text.lower()), self.ngram_range):
-                    key = gram if isinstance(gram, str) else " ".join(gram)
-                    self._token_ngram_ids[gram] = self.vocabulary_[key]
+        self._token_ngram_ids = {gram: self.vocabulary_[name] for gram, name in names.items()}
+        self._pairs = None
         return self
 
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
@@ -136,7 +141,7 @@ class TfidfModel:
     def _pair_table(self) -> tuple[np.ndarray, np.ndarray]:
         """Known word pairs as sorted codes (first word's id × vocabulary size + second's),
         with their vocabulary ids."""
-        table = getattr(self, "_pairs", None)
+        table = self._pairs
         if table is None:
             size = len(self.vocabulary_)
             ids = self._token_ngram_ids
@@ -195,39 +200,18 @@ class TfidfModel:
 
     # --- internals -----------------------------------------------------------------------
 
-    def _ngrams(self, text: str) -> Iterable[str]:
-        """Every n-gram of `text`, with repeats."""
-        if self.analyzer == "word":
-            return _word_ngrams(self._tokens.findall(text.lower()), self.ngram_range)
-        return [g for word in text.lower().split() for g in _char_ngrams(word, self.ngram_range)]
-
     def _ids(self, text: str) -> list[int]:
-        """Vocabulary ids of the n-grams of `text`, with repeats; unknown n-grams dropped."""
-        if self.analyzer == "word":
-            get = self._token_ngram_ids.get
-            grams = _token_ngrams(self._tokens.findall(text.lower()), self.ngram_range)
-            return [i for g in grams if (i := get(g)) is not None]
-        vocabulary = self.vocabulary_
-        return [
-            vocabulary[g]
-            for word in text.lower().split()
-            for g in _char_ngrams(word, self.ngram_range)
-            if g in vocabulary
-        ]
-
-
-def _word_ngrams(tokens: list[str], ngram_range: tuple[int, int]) -> list[str]:
-    low, high = ngram_range
-    grams = list(tokens) if low == 1 else []
-    for n in range(max(low, 2), min(high, len(tokens)) + 1):
-        grams.extend(" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
-    return grams
+        """Vocabulary ids of the word n-grams of `text`, with repeats; unknown n-grams dropped."""
+        get = self._token_ngram_ids.get
+        grams = _token_ngrams(self._tokens.findall(text.lower()), self.ngram_range)
+        return [i for g in grams if (i := get(g)) is not None]
 
 
 def _token_ngrams(
     tokens: list[str], ngram_range: tuple[int, int]
 ) -> Iterable[str | tuple[str, ...]]:
-    """`_word_ngrams` as keys: a word for a 1-gram, a tuple of words for longer ones."""
+    """Word n-grams of sizes `ngram_range`, with repeats: a word for a 1-gram, a tuple of words
+    for longer ones."""
     low, high = ngram_range
     grams: list[str | tuple[str, ...]] = list(tokens) if low == 1 else []
     for n in range(max(low, 2), min(high, len(tokens)) + 1):

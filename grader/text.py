@@ -378,12 +378,8 @@ def marked_content_tokens(text: str, *, whole_clause: bool = False) -> tuple[tup
     `whole_clause`, a cue governs its whole segment, subject included: "quantization is not a
     sparsity method" then denies "quantization" too. An opening Yes/No is the verdict token,
     never negated."""
-    verdict = _LEADING_PARTICLE.match(text)
-    body = text[verdict.end() :] if verdict else text
-    body = _without_non_negating(expand_contractions(body))
-    marked: list[tuple[str, bool]] = (
-        [("yes" if verdict.group(1) else "no", False)] if verdict else []
-    )
+    particle, body = _verdict_and_claim(text)
+    marked: list[tuple[str, bool]] = [(particle, False)] if particle else []
     segment_start = len(marked)
     negated = False
     canonical = _CANONICAL.get
@@ -407,11 +403,19 @@ _SEGMENT_ENDS = _SCOPE_BOUNDARIES | frozenset(",;:()!?.[]")
 _NEGATION_CUES = NEGATIONS | NEGATING_VERBS
 
 
-def _without_non_negating(lowered: str) -> str:
-    """`_NON_NEGATING` phrases blanked out (each contains "no ", "not " or "nothing ")."""
-    if "no " in lowered or "not " in lowered or "nothing " in lowered:
-        return _NON_NEGATING.sub(" ", lowered)
-    return lowered
+def _verdict_and_claim(text: str) -> tuple[str | None, str]:
+    """An opening 'yes'/'no' (or None), and the claim after it: lower-cased, contractions
+    spelled out, phrases whose negation word negates nothing ("not only") blanked out."""
+    match = _LEADING_PARTICLE.match(text)
+    claim = expand_contractions(text[match.end() :] if match else text)
+    # each `_NON_NEGATING` phrase contains "no ", "not " or "nothing ": most claims skip it
+    if "no " in claim or "not " in claim or "nothing " in claim:
+        claim = _NON_NEGATING.sub(" ", claim)
+    return _particle(match), claim
+
+
+def _particle(match: re.Match[str] | None) -> str | None:
+    return ("yes" if match.group(1) else "no") if match else None
 
 
 def content_tokens(text: str) -> list[str]:
@@ -425,17 +429,13 @@ def content_tokens(text: str) -> list[str]:
 
 def leading_particle(text: str) -> str | None:
     """'yes' or 'no' when the text opens with one ('No, it is not...')."""
-    match = _LEADING_PARTICLE.match(text)
-    if not match:
-        return None
-    return "yes" if match.group(1) else "no"
+    return _particle(_LEADING_PARTICLE.match(text))
 
 
 def is_negated(text: str) -> bool:
     """True when the claim is negated. An opening 'Yes'/'No' is an answer, not a negation."""
-    body = _LEADING_PARTICLE.sub("", text, count=1)
-    body = _NON_NEGATING.sub(" ", expand_contractions(body))
-    return any(t in NEGATIONS for t in _TOKEN.findall(body))
+    _, claim = _verdict_and_claim(text)
+    return any(t in NEGATIONS for t in _TOKEN.findall(claim))
 
 
 _VERB_LIKE = frozenset(

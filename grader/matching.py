@@ -23,7 +23,6 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import chain
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -509,10 +508,8 @@ class RubricMatcher:
         # Every token of every unit, flat: its unit, position, stem and polarity.
         lengths = np.fromiter(map(len, marked), dtype=np.int64, count=len(marked))
         total = int(lengths.sum())
-        flat_stems: tuple[str, ...] = ()
-        flat_negated: tuple[bool, ...] = ()
-        if total:
-            flat_stems, flat_negated = zip(*chain.from_iterable(marked), strict=True)
+        flat_stems = [stem_ for tokens in marked for stem_, _ in tokens]
+        flat_negated = [negated for tokens in marked for _, negated in tokens]
         answer_stems = sorted(set(flat_stems))
         shape = (len(units), len(index.phrasings))
         size = len(index.vocabulary)

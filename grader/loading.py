@@ -367,8 +367,20 @@ def open_batch(
 
 def load_student(student: StudentFiles, rubric: Rubric, *, max_bytes: int) -> Submission:
     """Read one student's files into a `Submission`; unreadable files become notes, or the
-    error of the submission when none of them could be read."""
-    base: dict[str, Any] = {
+    error of the submission when none of them could be read. Never raises: a failure of ours
+    on a strange file still gives the student a row, with the reason."""
+    try:
+        return _load_student(student, rubric, max_bytes=max_bytes)
+    except Exception as exc:  # one student's file must not stop the batch
+        return Submission(
+            **_origin(student),
+            error=f"could not be read: internal error ({type(exc).__name__}: {exc}); "
+            "please report it to the grader's developers with this file",
+        )
+
+
+def _origin(student: StudentFiles) -> dict[str, Any]:
+    return {
         "id": student.id,
         "source": student.source,
         "name": student.name,
@@ -376,6 +388,10 @@ def load_student(student: StudentFiles, rubric: Rubric, *, max_bytes: int) -> Su
         "files": [f.display for f in student.files],
         "duplicates": student.duplicates,
     }
+
+
+def _load_student(student: StudentFiles, rubric: Rubric, *, max_bytes: int) -> Submission:
+    base = _origin(student)
     if student.superseded_by is not None:
         return Submission(
             **base,

@@ -211,3 +211,26 @@ def test_results_cross_from_workers_unchanged(dl14, dl14_grader, tmp_path: Path)
         assert arrived == result
         assert arrived.answers == result.answers
         assert arrived.superseded_by == result.superseded_by
+
+
+def test_a_file_that_trips_the_reader_costs_its_row_not_the_batch(
+    tmp_path: Path, dl14, dl14_grader, monkeypatch
+) -> None:
+    """A bug of ours met while reading one student's file (here: the heading parser fails on
+    a marker) gives that student an error row that says so; the others are graded."""
+    from grader import loading
+
+    shutil.copy(EXAMPLES / "ben_good.txt", tmp_path / "ben.txt")
+    (tmp_path / "odd.md").write_text("### Ans 1\nTRIP-WIRE in the answer.\n")
+    real_parse = loading.submission_from_text
+
+    def fragile_parse(text: str, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if "TRIP-WIRE" in text:
+            raise KeyError("the parser tripped")
+        return real_parse(text, *args, **kwargs)
+
+    monkeypatch.setattr(loading, "submission_from_text", fragile_parse)
+    rows = {s.id: s for s in grade_folder(dl14, tmp_path, grader=dl14_grader).submissions}
+    assert rows["odd"].status == "error"
+    assert "could not be read: internal error (KeyError" in (rows["odd"].error or "")
+    assert rows["ben"].status == "graded"

@@ -124,8 +124,13 @@ class _QuestionIndex:
     claims: np.ndarray = field(init=False)  # per phrasing: whether it states a misconception
     # per misconception with `excused_by`: (columns of the excusing key points, its columns)
     excuses: list[tuple[list[int], list[int]]] = field(init=False)
+    # every item with nothing found: each answer's result starts from copies of these
+    no_key_points: dict[str, ItemMatch] = field(init=False)
+    no_misconceptions: dict[str, ItemMatch] = field(init=False)
 
     def __post_init__(self) -> None:
+        self.no_key_points = {kp.id: ItemMatch(kp.id, 0.0) for kp in self.question.key_points}
+        self.no_misconceptions = {m.id: ItemMatch(m.id, 0.0) for m in self.question.misconceptions}
         self.item_verdicts = np.array([p.verdict or "" for p in self.phrasings])
         self.claims = np.array([p.is_misconception for p in self.phrasings], dtype=bool)
         columns: dict[str, list[int]] = {}
@@ -287,11 +292,15 @@ class RubricMatcher:
         """From one answer's features and similarities (`_similarity`) to its best evidence per
         item."""
         candidates = prepared.kept
-        empty_kp = {kp.id: ItemMatch(kp.id, 0.0) for kp in index.question.key_points}
-        empty_mc = {m.id: ItemMatch(m.id, 0.0) for m in index.question.misconceptions}
+        empty_kp, empty_mc = index.no_key_points, index.no_misconceptions
         if not candidates or not index.phrasings:
             return AnswerMatch(
-                question_id, empty_kp, empty_mc, prepared.units, prepared.restated, prepared.hints
+                question_id,
+                dict(empty_kp),
+                dict(empty_mc),
+                prepared.units,
+                prepared.restated,
+                prepared.hints,
             )
         # The best unit per phrasing, then the best phrasing per item (the first to reach the
         # highest six-decimal similarity, as reported).
@@ -303,15 +312,21 @@ class RubricMatcher:
             if value > (held[0] if held else 0.0):
                 best[phrasing.item_id] = (round(value, 6), column)
         best_kp, best_mc = dict(empty_kp), dict(empty_mc)
-        for item_id, (value, column) in best.items():
-            phrasing, row = index.phrasings[column], best_rows[column]
+        chosen = list(best.items())
+        columns = [column for _, (_, column) in chosen]
+        rows = [best_rows[column] for column in columns]
+        chosen_features = features[rows, columns].tolist()  # one gather for every item
+        for (item_id, (value, column)), row, item_features in zip(
+            chosen, rows, chosen_features, strict=True
+        ):
+            phrasing = index.phrasings[column]
             target = best_mc if phrasing.is_misconception else best_kp
             target[item_id] = ItemMatch(
                 item_id,
                 value,
                 candidates[row].text,
                 phrasing.text,
-                tuple(round(f, 6) for f in features[row, column].tolist()),
+                tuple([round(f, 6) for f in item_features]),
             )
         best_per_unit = similarity.max(axis=1)
         return AnswerMatch(
@@ -322,7 +337,9 @@ class RubricMatcher:
             restated_units=prepared.restated,
             pasted_hints=prepared.hints,
             keyword_list=not any(is_sentence_like(u.text) for u in candidates),
-            off_topic_share=float(np.mean(best_per_unit < OFF_TOPIC_SIMILARITY)),
+            # (the count over the length: what np.mean gives, for less)
+            off_topic_share=int(np.count_nonzero(best_per_unit < OFF_TOPIC_SIMILARITY))
+            / len(best_per_unit),
         )
 
     def blend(self, features: np.ndarray) -> np.ndarray:

@@ -163,3 +163,19 @@ def test_same_id_twice_and_case_variants_get_distinct_files() -> None:
     stems = feedback_stems(report)
     assert len({s.casefold() for s in stems}) == 5
     assert stems[4] == "carol"
+
+
+def test_only_short_texts_are_remembered_when_escaped() -> None:
+    """Escaping caches keep a rubric's short texts, never a student's long run-on text (memory
+    stays bounded by the count and the length of what is kept)."""
+    from grader.report.feedback import _md_text_cached, md_text
+    from grader.report.page import _escape, esc
+
+    long_text = "<b>x</b> & " * 500  # 5,500 characters
+    escaped_before, md_before = _escape.cache_info().currsize, _md_text_cached.cache_info().currsize
+    assert esc(long_text) == html.escape(long_text, quote=True)
+    assert md_text(long_text).startswith("&lt;b&gt;x&lt;/b&gt; &amp;")
+    assert _escape.cache_info().currsize == escaped_before
+    assert _md_text_cached.cache_info().currsize == md_before
+    assert esc("<i>ok</i>") == "&lt;i&gt;ok&lt;/i&gt;"
+    assert md_text("*ok*") == "\\*ok\\*"

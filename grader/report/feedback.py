@@ -24,7 +24,7 @@ from grader.models import (
     SubmissionResult,
 )
 from grader.report.common import format_number
-from grader.report.page import esc, render_page
+from grader.report.page import CACHED_TEXT_CHARS, esc, render_page
 
 #: A key point counts as found from credit 0.5 on, as in grader.scoring.
 FOUND_CREDIT = 0.5
@@ -32,11 +32,19 @@ FOUND_CREDIT = 0.5
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]{}|~#])")
 
 
-@lru_cache(maxsize=8192)  # a rubric's texts come back for every student
 def md_text(text: str) -> str:
     """Untrusted text for Markdown: one line, HTML entities escaped (a renderer that passes raw
     HTML through shows `<script>` as text), and Markdown punctuation escaped (no links, no
     emphasis, no code spans smuggled in)."""
+    return _md_text_cached(text) if len(text) <= CACHED_TEXT_CHARS else _md_text(text)
+
+
+@lru_cache(maxsize=8192)  # a rubric's texts come back for every student
+def _md_text_cached(text: str) -> str:
+    return _md_text(text)
+
+
+def _md_text(text: str) -> str:
     one_line = " ".join(text.split())
     return _MD_SPECIAL.sub(r"\\\1", html.escape(one_line, quote=False))
 

@@ -70,14 +70,20 @@ footer { margin-top: 40px; color: var(--muted); font-size: 13px; }
 """
 
 
+#: Texts up to this long are escaped once and remembered (a rubric's descriptions and hints come
+#: back on every student's page); longer ones, such as a student's run-on sentence, are not kept.
+CACHED_TEXT_CHARS = 1000
+
+
 def esc(value: object) -> str:
     """Text for HTML element content and attribute values: & < > " ' escaped."""
-    return _escape(value) if isinstance(value, str) else html.escape(str(value), quote=True)
+    if isinstance(value, str) and len(value) <= CACHED_TEXT_CHARS:
+        return _escape(value)
+    return html.escape(str(value), quote=True)
 
 
 @lru_cache(maxsize=8192)
 def _escape(text: str) -> str:
-    """Cached: a rubric's texts are escaped again for every student's page."""
     return html.escape(text, quote=True)
 
 

@@ -74,3 +74,12 @@ class GradebookError(GraderError):
     """The gradebook database cannot be opened, upgraded or updated as asked."""
 
     exit_code = 2
+
+
+def internal_failure(step: str, exc: Exception) -> str:
+    """The error row of a submission on which grader itself failed (`step`: "read", "graded"):
+    it names the failure and asks for a report, since the file is what reproduces it."""
+    return (
+        f"could not be {step}: internal error ({type(exc).__name__}: {exc}); "
+        "please report it to the grader's developers with this file"
+    )

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.collecting import StudentFiles, readable_anywhere
+from grader.errors import internal_failure
 from grader.loading import (
     DEFAULT_MAX_BYTES,
     SubmissionBatch,
@@ -73,12 +74,7 @@ class Grader:
         except Exception as exc:  # one student's text must not stop the batch
             if len(submissions) > 1:  # find the culprit: each result is the one it gets alone
                 return [pair for s in submissions for pair in self.grade_with_matches([s])]
-            failed = submissions[0].model_copy(
-                update={
-                    "error": f"could not be graded: internal error ({type(exc).__name__}: {exc})"
-                    "; please report it to the grader's developers with this file"
-                }
-            )
+            failed = submissions[0].model_copy(update={"error": internal_failure("graded", exc)})
             no_matches = dict.fromkeys((q.id for q in self.rubric.questions), None)
             return [(self._result(failed, False, list(failed.notes), no_matches), no_matches)]
 

@@ -26,7 +26,7 @@ from grader.collecting import (
     safe_id,
 )
 from grader.drafting import complete_rubric
-from grader.errors import RubricError, SubmissionError, UsageError
+from grader.errors import RubricError, SubmissionError, UsageError, internal_failure
 from grader.models import Calibration, KeyPoint, Misconception, Question, Rubric, Submission
 from grader.parsing import split_answers
 from grader.readers import (
@@ -374,8 +374,7 @@ def load_student(student: StudentFiles, rubric: Rubric, *, max_bytes: int) -> Su
     except Exception as exc:  # one student's file must not stop the batch
         return Submission(
             **_origin(student),
-            error=f"could not be read: internal error ({type(exc).__name__}: {exc}); "
-            "please report it to the grader's developers with this file",
+            error=internal_failure("read", exc),
         )
 
 
